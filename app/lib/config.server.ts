@@ -1,0 +1,93 @@
+import { z } from "zod";
+
+/**
+ * Every setting the app reads, parsed and validated in one place. Nothing else reads `process.env`.
+ * `loadConfig` is pure so that tests can feed it any environment; `getConfig` parses the real one once.
+ */
+
+const encryptionKeys = z
+  .string({ required_error: "is required: comma-separated VERSION:BASE64 entries, e.g. 1:<32 random bytes in base64>" })
+  .transform((raw, ctx) => {
+    const keys = new Map<number, Buffer>();
+    for (const entry of raw.split(",").map((s) => s.trim()).filter(Boolean)) {
+      const match = /^(\d+):([A-Za-z0-9+/=_-]+)$/.exec(entry);
+      if (!match) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: "each entry must look like VERSION:BASE64 (e.g. 1:q83v...)" });
+        return z.NEVER;
+      }
+      const key = Buffer.from(match[2], "base64");
+      if (key.length !== 32) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: `key version ${match[1]} must decode to 32 bytes, got ${key.length}` });
+        return z.NEVER;
+      }
+      keys.set(Number(match[1]), key);
+    }
+    if (keys.size === 0) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: "must hold at least one key" });
+      return z.NEVER;
+    }
+    return keys;
+  });
+
+const schema = z
+  .object({
+    NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+    SHOPIFY_API_KEY: z.string({ required_error: "is required (the app's client id)" }).min(1, "must not be empty"),
+    SHOPIFY_API_SECRET: z.string({ required_error: "is required (the app's client secret)" }).min(1, "must not be empty"),
+    SHOPIFY_APP_URL: z
+      .string({ required_error: "is required (the public https URL of this app)" })
+      .url("must be a URL")
+      .refine((u) => /^https?:\/\//.test(u), "must start with https:// (http:// only for local use)"),
+    SCOPES: z.string().default("write_customers"),
+    SHOP_CUSTOM_DOMAIN: z.string().optional(),
+    /** `file:` selects SQLite (the embedded default); `postgres://` or `postgresql://` selects PostgreSQL. */
+    DATABASE_URL: z
+      .string({ required_error: "is required, e.g. file:./dev.sqlite or postgresql://user@host/db" })
+      .refine((u) => /^(file:|postgres(ql)?:\/\/)/.test(u), "must start with file: (SQLite) or postgresql:// (PostgreSQL)"),
+    REDIS_URL: z
+      .string()
+      .default("redis://127.0.0.1:6379")
+      .refine((u) => /^rediss?:\/\//.test(u), "must start with redis:// or rediss://"),
+    /** Master keys for secrets at rest, by version. The highest version encrypts; every listed version decrypts. */
+    ENCRYPTION_KEYS: encryptionKeys,
+    /** Run the delivery worker inside the web process (the single-machine default). */
+    RUN_WORKER_IN_PROCESS: z
+      .enum(["true", "false"], { message: "must be true or false" })
+      .default("true")
+      .transform((v) => v === "true"),
+    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  });
+
+export type AppConfig = Omit<z.infer<typeof schema>, "ENCRYPTION_KEYS"> & {
+  ENCRYPTION_KEYS: Map<number, Buffer>;
+  databaseProvider: "sqlite" | "postgresql";
+  currentKeyVersion: number;
+};
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+export function loadConfig(env: Record<string, string | undefined>): AppConfig {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`));
+  }
+  const data = parsed.data;
+  return {
+    ...data,
+    databaseProvider: data.DATABASE_URL.startsWith("file:") ? "sqlite" : "postgresql",
+    currentKeyVersion: Math.max(...data.ENCRYPTION_KEYS.keys()),
+  };
+}
+
+let cached: AppConfig | undefined;
+
+export function getConfig(): AppConfig {
+  cached ??= loadConfig(process.env);
+  return cached;
+}

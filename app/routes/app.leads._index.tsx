@@ -1,0 +1,218 @@
+import type { LoaderFunctionArgs } from "@remix-run/node";
+import { Form, useFetcher, useLoaderData, useNavigate, useNavigation, useSearchParams } from "@remix-run/react";
+import {
+  Badge,
+  BlockStack,
+  Button,
+  Card,
+  EmptyState,
+  IndexTable,
+  InlineStack,
+  Layout,
+  Link,
+  Page,
+  Select,
+  Text,
+  TextField,
+  Banner,
+} from "@shopify/polaris";
+import { useEffect, useState } from "react";
+import { requireAdminShop } from "../lib/admin.server";
+import { getDb } from "../lib/db.server";
+import { InvalidFiltersError, parseLeadFilters } from "../leads/filters";
+import { InvalidCursorError, listLeads, listTriedProducts, type DeliverySummary } from "../leads/leads.server";
+
+export const loader = async ({ request }: LoaderFunctionArgs) => {
+  const { shop } = await requireAdminShop(request);
+  const url = new URL(request.url);
+  const db = getDb();
+  let filterError: string | null = null;
+  let filters;
+  try {
+    filters = parseLeadFilters(url.searchParams);
+  } catch (error) {
+    if (!(error instanceof InvalidFiltersError)) throw error;
+    filterError = error.message;
+    filters = {};
+  }
+  let page;
+  try {
+    page = await listLeads({
+      db,
+      shopId: shop.id,
+      filters,
+      after: url.searchParams.get("after"),
+      before: url.searchParams.get("before"),
+    });
+  } catch (error) {
+    if (!(error instanceof InvalidCursorError)) throw error;
+    throw new Response("Invalid page cursor", { status: 400 });
+  }
+  const filtered = Boolean(filters.q || filters.product || filters.from || filters.to);
+  const [products, anyLead] = await Promise.all([
+    listTriedProducts(db, shop.id),
+    filtered || page.rows.length ? Promise.resolve(true) : db.lead.findFirst({ where: { shopId: shop.id }, select: { id: true } }).then(Boolean),
+  ]);
+  return { page, products, filters, filterError, hasAnyLead: anyLead };
+};
+
+const DELIVERY_BADGE: Record<DeliverySummary, { tone?: "success" | "critical" | "attention" | "info" | "warning"; label: string }> = {
+  not_sent: { label: "No webhook" },
+  pending: { tone: "info", label: "Queued" },
+  delivering: { tone: "info", label: "Sending" },
+  retrying: { tone: "warning", label: "Retrying" },
+  delivered: { tone: "success", label: "Delivered" },
+  failed: { tone: "critical", label: "Failed" },
+  cancelled: { label: "Cancelled" },
+};
+
+const dateFormat = new Intl.DateTimeFormat("en", { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" });
+
+function ExportButton() {
+  const fetcher = useFetcher<{ downloadUrl?: string; error?: string }>();
+  const [params] = useSearchParams();
+  useEffect(() => {
+    const url = fetcher.data?.downloadUrl;
+    if (!url || fetcher.state !== "idle") return;
+    const anchor = document.createElement("a");
+    anchor.href = url;
+    anchor.download = "";
+    document.body.appendChild(anchor);
+    anchor.click();
+    anchor.remove();
+  }, [fetcher.data, fetcher.state]);
+  const body: Record<string, string> = {};
+  for (const key of ["q", "product", "from", "to"]) {
+    const value = params.get(key);
+    if (value) body[key] = value;
+  }
+  return (
+    <Button
+      loading={fetcher.state !== "idle"}
+      onClick={() => fetcher.submit(body, { method: "post", action: "/app/leads/export" })}
+    >
+      Export CSV
+    </Button>
+  );
+}
+
+export default function LeadsPage() {
+  const { page, products, filters, filterError, hasAnyLead } = useLoaderData<typeof loader>();
+  const navigate = useNavigate();
+  const navigation = useNavigation();
+  const [params] = useSearchParams();
+  const [q, setQ] = useState(filters.q ?? "");
+  const [product, setProduct] = useState(filters.product ?? "");
+  const [from, setFrom] = useState(filters.from ?? "");
+  const [to, setTo] = useState(filters.to ?? "");
+
+  const goTo = (key: "after" | "before", cursor: string) => {
+    const next = new URLSearchParams(params);
+    next.delete("after");
+    next.delete("before");
+    next.set(key, cursor);
+    navigate(`?${next.toString()}`);
+  };
+
+  if (!hasAnyLead) {
+    return (
+      <Page title="Leads">
+        <Card>
+          <EmptyState heading="No try-on leads yet" image="">
+            <p>
+              Leads arrive from your storefront. Turn on the <b>Try-on lead capture</b> app embed in your theme editor
+              (Online Store → Themes → Customize → App embeds). After a shopper tries a product on and leaves an email
+              with consent, the lead appears here, the shopper is tagged in Shopify, and the lead is sent to your
+              connected webhook within seconds.
+            </p>
+          </EmptyState>
+        </Card>
+      </Page>
+    );
+  }
+
+  const rows = page.rows.map((lead, index) => {
+    const badge = DELIVERY_BADGE[lead.delivery];
+    return (
+      <IndexTable.Row id={lead.id} key={lead.id} position={index}>
+        <IndexTable.Cell>
+          <Text as="span" fontWeight="semibold">{lead.email}</Text>
+        </IndexTable.Cell>
+        <IndexTable.Cell>
+          <Link url={lead.productUrl} target="_blank" removeUnderline>{lead.productTitle}</Link>
+          {lead.variantTitle ? <Text as="span" tone="subdued"> · {lead.variantTitle}</Text> : null}
+        </IndexTable.Cell>
+        <IndexTable.Cell>
+          <time dateTime={lead.capturedAt}>{dateFormat.format(new Date(lead.capturedAt))}</time>
+        </IndexTable.Cell>
+        <IndexTable.Cell>
+          {lead.tagged ? <Badge tone="success">Tagged</Badge> : <Badge>Not yet</Badge>}
+        </IndexTable.Cell>
+        <IndexTable.Cell>
+          <Badge tone={badge.tone}>{badge.label}</Badge>
+        </IndexTable.Cell>
+      </IndexTable.Row>
+    );
+  });
+
+  return (
+    <Page title="Leads" primaryAction={<ExportButton />}>
+      <Layout>
+        {filterError ? (
+          <Layout.Section>
+            <Banner tone="critical" title="Filters not applied">{filterError}</Banner>
+          </Layout.Section>
+        ) : null}
+        <Layout.Section>
+          <Card padding="0">
+            <Form method="get" id="lead-filters">
+              <div style={{ padding: "12px" }}>
+                <InlineStack gap="300" blockAlign="end" wrap>
+                  <div style={{ minWidth: 240, flexGrow: 1 }}>
+                    <TextField label="Search by email" name="q" value={q} onChange={setQ} autoComplete="off" clearButton onClearButtonClick={() => setQ("")} />
+                  </div>
+                  <Select
+                    label="Product"
+                    name="product"
+                    value={product}
+                    onChange={setProduct}
+                    options={[{ label: "All products", value: "" }, ...products.map((p) => ({ label: p.title, value: p.productId }))]}
+                  />
+                  <TextField label="From (UTC)" type="date" name="from" value={from} onChange={setFrom} autoComplete="off" />
+                  <TextField label="To (UTC)" type="date" name="to" value={to} onChange={setTo} autoComplete="off" />
+                  <Button submit loading={navigation.state === "loading"}>Apply</Button>
+                </InlineStack>
+              </div>
+            </Form>
+            <IndexTable
+              resourceName={{ singular: "lead", plural: "leads" }}
+              itemCount={page.rows.length}
+              selectable={false}
+              emptyState={
+                <BlockStack gap="200" inlineAlign="center">
+                  <Text as="p" variant="headingMd">No leads match these filters</Text>
+                  <Text as="p" tone="subdued">Try another email, product or date range.</Text>
+                </BlockStack>
+              }
+              headings={[
+                { title: "Email" },
+                { title: "Product tried" },
+                { title: "When (UTC)" },
+                { title: "Tagged in Shopify" },
+                { title: "Webhook" },
+              ]}
+              pagination={{
+                hasNext: Boolean(page.nextCursor),
+                hasPrevious: Boolean(page.previousCursor),
+                onNext: () => page.nextCursor && goTo("after", page.nextCursor),
+                onPrevious: () => page.previousCursor && goTo("before", page.previousCursor),
+              }}
+            >
+              {rows}
+            </IndexTable>
+          </Card>
+        </Layout.Section>
+      </Layout>
+    </Page>
+  );
+}
