@@ -36,8 +36,7 @@ const schema = z
     SHOPIFY_API_SECRET: z.string({ required_error: "is required (the app's client secret)" }).min(1, "must not be empty"),
     SHOPIFY_APP_URL: z
       .string({ required_error: "is required (the public https URL of this app)" })
-      .url("must be a URL")
-      .refine((u) => /^https?:\/\//.test(u), "must start with https:// (http:// only for local use)"),
+      .refine(isHttpUrl, "must be an http(s) URL such as https://app.example.com (http:// only for local use)"),
     SCOPES: z.string().default("write_customers"),
     SHOP_CUSTOM_DOMAIN: z.string().optional(),
     /** `file:` selects SQLite (the embedded default); `postgres://` or `postgresql://` selects PostgreSQL. */
@@ -58,6 +57,14 @@ const schema = z
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     PORT: z.coerce.number().int().min(1).max(65535).default(3000),
   });
+
+function isHttpUrl(value: string): boolean {
+  try {
+    return ["https:", "http:"].includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}
 
 export type AppConfig = Omit<z.infer<typeof schema>, "ENCRYPTION_KEYS"> & {
   ENCRYPTION_KEYS: Map<number, Buffer>;

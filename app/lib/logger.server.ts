@@ -1,4 +1,5 @@
 import pino, { type Logger, type DestinationStream } from "pino";
+import { getConfig } from "./config.server";
 
 /**
  * Structured logs. Secrets, signatures, tokens and shopper emails never reach the output:
@@ -66,6 +67,6 @@ let shared: Logger | undefined;
 
 /** The process-wide logger; its level comes from LOG_LEVEL. */
 export function getLogger(): Logger {
-  shared ??= createLogger({ level: process.env.LOG_LEVEL ?? "info" });
+  shared ??= createLogger({ level: getConfig().LOG_LEVEL });
   return shared;
 }

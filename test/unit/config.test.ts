@@ -1,0 +1,73 @@
+import { randomBytes } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../app/lib/config.server";
+
+const key = randomBytes(32).toString("base64");
+const valid = {
+  SHOPIFY_API_KEY: "k",
+  SHOPIFY_API_SECRET: "s",
+  SHOPIFY_APP_URL: "https://app.example.com",
+  DATABASE_URL: "file:./dev.sqlite",
+  ENCRYPTION_KEYS: `1:${key}`,
+};
+
+function problemsOf(env: Record<string, string | undefined>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error("expected the configuration to be refused");
+}
+
+describe("configuration", () => {
+  it("parses a complete environment with defaults", () => {
+    const config = loadConfig(valid);
+    expect(config.databaseProvider).toBe("sqlite");
+    expect(config.REDIS_URL).toBe("redis://127.0.0.1:6379");
+    expect(config.RUN_WORKER_IN_PROCESS).toBe(true);
+    expect(config.currentKeyVersion).toBe(1);
+    expect(config.ENCRYPTION_KEYS.get(1)).toHaveLength(32);
+  });
+
+  it("selects PostgreSQL from a postgresql:// URL", () => {
+    expect(loadConfig({ ...valid, DATABASE_URL: "postgresql://u@h:5432/d" }).databaseProvider).toBe("postgresql");
+  });
+
+  it.each([
+    ["SHOPIFY_API_KEY", undefined, /^SHOPIFY_API_KEY is required/],
+    ["SHOPIFY_API_SECRET", "", /^SHOPIFY_API_SECRET must not be empty/],
+    ["SHOPIFY_APP_URL", "not a url", /^SHOPIFY_APP_URL must be an http\(s\) URL/],
+    ["DATABASE_URL", "mysql://x", /^DATABASE_URL must start with file: \(SQLite\) or postgresql:\/\//],
+    ["REDIS_URL", "http://localhost", /^REDIS_URL must start with redis:\/\//],
+    ["ENCRYPTION_KEYS", undefined, /^ENCRYPTION_KEYS is required/],
+    ["ENCRYPTION_KEYS", "1:c2hvcnQ=", /^ENCRYPTION_KEYS key version 1 must decode to 32 bytes, got 5/],
+    ["ENCRYPTION_KEYS", "abc", /^ENCRYPTION_KEYS each entry must look like VERSION:BASE64/],
+    ["RUN_WORKER_IN_PROCESS", "yes", /^RUN_WORKER_IN_PROCESS must be true or false/],
+    ["PORT", "70000", /^PORT /],
+  ])("names the setting when %s is missing or malformed", (name, value, message) => {
+    const problems = problemsOf({ ...valid, [name]: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(message);
+  });
+
+  it("lists every problem at once, and the message never echoes a secret value", () => {
+    try {
+      loadConfig({ SHOPIFY_API_SECRET: "super-secret-value", ENCRYPTION_KEYS: "1:bm90LTMyLWJ5dGVz" });
+      throw new Error("expected a ConfigError");
+    } catch (error) {
+      const e = error as ConfigError;
+      expect(e.problems.map((p) => p.split(" ")[0]).sort()).toEqual(["DATABASE_URL", "ENCRYPTION_KEYS", "SHOPIFY_API_KEY", "SHOPIFY_APP_URL"]);
+      expect(e.message).not.toContain("super-secret-value");
+      expect(e.message).not.toContain("bm90LTMyLWJ5dGVz");
+    }
+  });
+
+  it("uses the highest key version for new encryptions while keeping older ones", () => {
+    const k2 = randomBytes(32).toString("base64");
+    const config = loadConfig({ ...valid, ENCRYPTION_KEYS: `1:${key},2:${k2}` });
+    expect(config.currentKeyVersion).toBe(2);
+    expect([...config.ENCRYPTION_KEYS.keys()].sort()).toEqual([1, 2]);
+  });
+});
