@@ -1,5 +1,5 @@
 import "@shopify/shopify-app-remix/adapters/node";
-import { ApiVersion, AppDistribution, shopifyApp } from "@shopify/shopify-app-remix/server";
+import { ApiVersion, AppDistribution, LogSeverity, shopifyApp } from "@shopify/shopify-app-remix/server";
 import { PrismaSessionStorage } from "@shopify/shopify-app-session-storage-prisma";
 import { getConfig } from "./lib/config.server";
 import { getDb } from "./lib/db.server";
@@ -18,6 +18,16 @@ const shopify = shopifyApp({
   authPathPrefix: "/auth",
   sessionStorage: new PrismaSessionStorage(getDb() as never),
   distribution: AppDistribution.AppStore,
+  // The library's own messages go through our logger, so they are redacted and leveled like the rest.
+  logger: {
+    level: LogSeverity.Info,
+    log: async (severity, message) => {
+      const log = getLogger();
+      if (severity === LogSeverity.Error) log.error({ source: "shopify" }, message);
+      else if (severity === LogSeverity.Warning) log.warn({ source: "shopify" }, message);
+      else log.debug({ source: "shopify" }, message);
+    },
+  },
   future: {
     unstable_newEmbeddedAuthStrategy: true,
     expiringOfflineAccessTokens: true,

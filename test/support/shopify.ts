@@ -17,15 +17,15 @@ export async function installShop(shop: string) {
     accessToken: `shpat_${shop.split(".")[0]}_token`,
     expires: new Date(Date.now() + 24 * 3600_000),
     refreshToken: `shprt_${shop.split(".")[0]}_refresh`,
-    refreshTokenExpires: new Date(Date.now() + 30 * 24 * 3600_000).getTime(),
-  } as ConstructorParameters<typeof Session>[0]);
+    refreshTokenExpires: new Date(Date.now() + 30 * 24 * 3600_000),
+  });
   await db.session.upsert({
     where: { id: session.id },
     create: {
       id: session.id, shop, state: session.state, isOnline: false, scope: session.scope ?? null,
       accessToken: session.accessToken ?? "", expires: session.expires ?? null,
       refreshToken: session.refreshToken ?? null,
-      refreshTokenExpires: session.refreshTokenExpires ? new Date(session.refreshTokenExpires) : null,
+      refreshTokenExpires: session.refreshTokenExpires ?? null,
     },
     update: {},
   });
