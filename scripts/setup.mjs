@@ -32,8 +32,10 @@ function step(message) {
 const lockHash = createHash("sha256").update(readFileSync("package-lock.json")).digest("hex");
 const stampFile = "node_modules/.install-stamp";
 if (!existsSync(node22) || !existsSync(stampFile) || readFileSync(stampFile, "utf8") !== lockHash) {
-  step("Installing dependencies (npm ci)");
-  run("npm", ["ci", "--no-audit", "--no-fund"]);
+  // `npm install` rather than `npm ci`: it installs exactly the locked versions too, and tolerates the
+  // lockfile leaving out optional packages for other platforms (which this npm writes and `ci` rejects).
+  step("Installing dependencies (npm install, from package-lock.json)");
+  run("npm", ["install", "--no-audit", "--no-fund"]);
   writeFileSync(stampFile, lockHash);
 }
 const version = spawnSync(node22, ["--version"], { encoding: "utf8" }).stdout.trim();
