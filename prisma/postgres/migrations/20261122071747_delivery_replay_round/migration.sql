@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "Delivery" ADD COLUMN     "attemptsBeforeReplay" INTEGER NOT NULL DEFAULT 0;
