@@ -1,0 +1,154 @@
+import type { Db, Prisma } from "../lib/db.server";
+import { systemClock, type Clock } from "./clock";
+import { EndpointNotFoundError } from "./errors";
+import { buildLeadCapturedBody, buildTestBody, serializeBody } from "./payload";
+import type { DeliveryStatus } from "./types";
+
+/**
+ * The transactional outbox. A lead and the deliveries that will carry it to every active endpoint are
+ * written in one database transaction: either the merchant has the lead and it is on its way to their
+ * CRM, or neither happened. Enqueueing happens only after the commit (`enqueueDeliveries`); if the process
+ * dies in between, the reconciler finds the pending rows and enqueues them.
+ */
+
+export interface CapturedLead {
+  shopId: string;
+  /** The shop's myshopify domain, as sent in the body. */
+  shopDomain: string;
+  email: string;
+  productId: string;
+  productTitle: string;
+  productUrl: string;
+  variantId?: string | null;
+  variantTitle?: string | null;
+  /** What the shopper saw (never the photo). */
+  resultContext?: Record<string, unknown> | null;
+  /** Only consented leads are stored; the type makes the caller check first. */
+  consent: true;
+  tagged?: boolean;
+  customerId?: string | null;
+  utm?: { source?: string | null; medium?: string | null; campaign?: string | null; term?: string | null; content?: string | null };
+  pageUrl?: string | null;
+  /** Makes a retried capture request store the lead once. */
+  idempotencyKey?: string | null;
+}
+
+export type StoredLead = Prisma.LeadGetPayload<object>;
+
+export interface RecordedLead {
+  lead: StoredLead;
+  /** Deliveries to enqueue once this call has returned (empty for a repeated idempotency key). */
+  deliveryIds: string[];
+  /** True when the idempotency key was seen before: nothing new was written. */
+  duplicate: boolean;
+}
+
+const PENDING: DeliveryStatus = "pending";
+
+export async function recordLeadWithDeliveries(
+  db: Db,
+  input: CapturedLead,
+  options: { clock?: Clock } = {},
+): Promise<RecordedLead> {
+  const now = (options.clock ?? systemClock).now();
+  try {
+    return await db.$transaction(async (tx) => {
+      if (input.idempotencyKey) {
+        const existing = await findByIdempotencyKey(tx, input.shopId, input.idempotencyKey);
+        if (existing) return { lead: existing, deliveryIds: [], duplicate: true };
+      }
+      const lead = await tx.lead.create({ data: leadData(input, now) });
+      await tx.triedProduct.upsert({
+        where: { shopId_productId: { shopId: input.shopId, productId: input.productId } },
+        create: { shopId: input.shopId, productId: input.productId, title: input.productTitle, url: input.productUrl, lastTriedAt: now },
+        update: { title: input.productTitle, url: input.productUrl, lastTriedAt: now },
+      });
+      const payload = serializeBody(buildLeadCapturedBody(lead, input.shopDomain));
+      const endpoints = await tx.webhookEndpoint.findMany({
+        where: { shopId: input.shopId, state: "active" },
+        select: { id: true },
+        orderBy: { createdAt: "asc" },
+      });
+      const deliveryIds: string[] = [];
+      for (const endpoint of endpoints) {
+        const delivery = await tx.delivery.create({
+          data: {
+            shopId: input.shopId, endpointId: endpoint.id, leadId: lead.id, event: "lead_captured",
+            payload, status: PENDING, nextAttemptAt: now,
+          },
+          select: { id: true },
+        });
+        deliveryIds.push(delivery.id);
+      }
+      return { lead, deliveryIds, duplicate: false };
+    });
+  } catch (error) {
+    // Two requests with one idempotency key raced; the loser returns what the winner stored.
+    if (input.idempotencyKey && isUniqueViolation(error)) {
+      const existing = await findByIdempotencyKey(db, input.shopId, input.idempotencyKey);
+      if (existing) return { lead: existing, deliveryIds: [], duplicate: true };
+    }
+    throw error;
+  }
+}
+
+/**
+ * A "test" delivery for the "Send test webhook" button: a made-up shopper, sent through the same worker,
+ * signing and history as a real lead. The caller enqueues the returned id.
+ */
+export async function createTestDelivery(
+  db: Db,
+  endpoint: { id: string; shopId: string },
+  options: { clock?: Clock } = {},
+): Promise<string> {
+  const now = (options.clock ?? systemClock).now();
+  const row = await db.webhookEndpoint.findFirst({
+    where: { id: endpoint.id, shopId: endpoint.shopId, state: { not: "disconnected" } },
+    select: { id: true, shop: { select: { domain: true } } },
+  });
+  if (!row) throw new EndpointNotFoundError();
+  const delivery = await db.delivery.create({
+    data: {
+      shopId: endpoint.shopId, endpointId: row.id, event: "test",
+      payload: serializeBody(buildTestBody(row.shop.domain, now)), status: PENDING, nextAttemptAt: now,
+    },
+    select: { id: true },
+  });
+  return delivery.id;
+}
+
+type LeadReader = Pick<Prisma.TransactionClient, "lead">;
+
+function findByIdempotencyKey(db: LeadReader, shopId: string, idempotencyKey: string) {
+  return db.lead.findUnique({ where: { shopId_idempotencyKey: { shopId, idempotencyKey } } });
+}
+
+function leadData(input: CapturedLead, now: Date): Prisma.LeadUncheckedCreateInput {
+  return {
+    shopId: input.shopId,
+    email: input.email,
+    emailSearch: input.email.normalize("NFC").toLowerCase(),
+    productId: input.productId,
+    productTitle: input.productTitle,
+    productUrl: input.productUrl,
+    variantId: input.variantId ?? null,
+    variantTitle: input.variantTitle ?? null,
+    resultContext: input.resultContext ? JSON.stringify(input.resultContext) : null,
+    consent: input.consent,
+    tagged: input.tagged ?? false,
+    taggedAt: input.tagged ? now : null,
+    customerId: input.customerId ?? null,
+    utmSource: input.utm?.source || null,
+    utmMedium: input.utm?.medium || null,
+    utmCampaign: input.utm?.campaign || null,
+    utmTerm: input.utm?.term || null,
+    utmContent: input.utm?.content || null,
+    pageUrl: input.pageUrl || null,
+    idempotencyKey: input.idempotencyKey || null,
+    capturedAt: now,
+  };
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === "P2002";
+}

@@ -1,0 +1,107 @@
+import { Queue, type ConnectionOptions, type JobsOptions } from "bullmq";
+import { Redis } from "ioredis";
+
+/**
+ * The BullMQ queue that wakes the delivery worker. Redis only ever holds a delivery id: the payload,
+ * the shopper's email and the signing secret stay in the database, so losing or leaking Redis loses no
+ * lead and exposes nothing. The Delivery row is the truth; a job is just "look at this row now".
+ */
+
+export const DELIVERY_QUEUE_NAME = "webhook-deliveries";
+export const DELIVERY_QUEUE_PREFIX = "tryon";
+export const DELIVERY_JOB_NAME = "deliver";
+
+export interface DeliveryJobData {
+  deliveryId: string;
+}
+
+export type DeliveryQueue = Queue<DeliveryJobData, unknown, typeof DELIVERY_JOB_NAME, DeliveryJobData, unknown, typeof DELIVERY_JOB_NAME>;
+
+export interface DeliveryQueueOptions {
+  name?: string;
+  prefix?: string;
+}
+
+/**
+ * A Redis connection for the delivery queue. Workers block on Redis and must wait out a reconnect rather
+ * than fail the command (BullMQ requires `maxRetriesPerRequest: null` for them). A web process that only
+ * adds jobs should fail fast instead: the Delivery row is already committed and the reconciler will
+ * enqueue it, so a request must never hang on a Redis outage.
+ */
+export function createRedisConnection(url: string, role: "worker" | "producer"): Redis {
+  return role === "worker"
+    ? new Redis(url, { maxRetriesPerRequest: null })
+    : new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+}
+
+/**
+ * BullMQ's own retries stay off (`attempts: 1`): the retry schedule lives on the Delivery row
+ * (nextAttemptAt), so a flushed Redis cannot lose a pending retry. Finished jobs are trimmed by count and
+ * age; they carry nothing but a delivery id.
+ */
+export const deliveryJobOptions: JobsOptions = {
+  attempts: 1,
+  removeOnComplete: { count: 1000, age: 24 * 3600 },
+  removeOnFail: { count: 5000, age: 7 * 24 * 3600 },
+};
+
+/**
+ * BullMQ bundles its own copy of ioredis, whose class differs from the app's only in private members the
+ * type checker compares; at run time BullMQ accepts any ioredis 5 client.
+ */
+export function asBullConnection(connection: Redis): ConnectionOptions {
+  return connection as unknown as ConnectionOptions;
+}
+
+export function createDeliveryQueue(connection: Redis, options: DeliveryQueueOptions = {}): DeliveryQueue {
+  return new Queue<DeliveryJobData, unknown, typeof DELIVERY_JOB_NAME, DeliveryJobData, unknown, typeof DELIVERY_JOB_NAME>(options.name ?? DELIVERY_QUEUE_NAME, {
+    connection: asBullConnection(connection),
+    prefix: options.prefix ?? DELIVERY_QUEUE_PREFIX,
+    defaultJobOptions: deliveryJobOptions,
+  });
+}
+
+/**
+ * One job id per (delivery, attempt): however many times the same attempt is enqueued (after commit, by
+ * the reconciler, by a replay click), BullMQ keeps a single job. BullMQ refuses ":" in custom ids.
+ */
+export function deliveryJobId(deliveryId: string, attemptNumber: number): string {
+  return `${deliveryId}-a${attemptNumber}`;
+}
+
+export interface EnqueueOptions {
+  /** The attempt this job is for (default 1): part of the job id. */
+  attempt?: number;
+  /** Wait this long before the worker looks at the row (default 0). */
+  delayMs?: number;
+}
+
+export type EnqueueResult = "added" | "already_queued" | "promoted";
+
+/**
+ * Asks the worker to look at a delivery. Idempotent: a job already waiting for the same attempt is kept;
+ * a delayed one is brought forward when the row is due now; a finished or failed job with the same id
+ * (kept for a while by the trimming options) is replaced, since BullMQ would otherwise ignore the new one.
+ */
+export async function enqueueDelivery(queue: DeliveryQueue, deliveryId: string, options: EnqueueOptions = {}): Promise<EnqueueResult> {
+  const jobId = deliveryJobId(deliveryId, options.attempt ?? 1);
+  const delay = Math.max(0, Math.round(options.delayMs ?? 0));
+  const existing = await queue.getJob(jobId);
+  if (existing) {
+    const state = await existing.getState();
+    if (state === "delayed" && delay === 0) {
+      // It may start between the check and the promotion; then there is nothing left to promote.
+      await existing.promote().catch(() => undefined);
+      return "promoted";
+    }
+    if (state !== "completed" && state !== "failed" && state !== "unknown") return "already_queued";
+    await existing.remove().catch(() => undefined);
+  }
+  await queue.add(DELIVERY_JOB_NAME, { deliveryId }, { jobId, delay });
+  return "added";
+}
+
+/** Enqueues the first attempt of freshly committed deliveries. */
+export async function enqueueDeliveries(queue: DeliveryQueue, deliveryIds: readonly string[]): Promise<void> {
+  for (const id of deliveryIds) await enqueueDelivery(queue, id);
+}

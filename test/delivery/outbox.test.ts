@@ -1,0 +1,129 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDelivery, recordLeadWithDeliveries } from "../../app/delivery/outbox.server";
+import { createDeliveryQueue, deliveryJobId, enqueueDeliveries, type DeliveryQueue } from "../../app/delivery/queue.server";
+import { getConfig } from "../../app/lib/config.server";
+import { getDb } from "../../app/lib/db.server";
+import { ensureShop } from "../../app/shops/shops.server";
+import { addEndpoint, createShopWithEndpoint, dumpKeysUnder, sampleLead, testRedis, uniqueQueue, type TestEndpoint } from "../support/delivery";
+
+const db = getDb();
+const { queueName, prefix } = uniqueQueue("outbox");
+const redis = testRedis();
+let queue: DeliveryQueue;
+let endpoint: TestEndpoint;
+let second: TestEndpoint;
+
+/** Makes every insert into "Delivery" fail inside the database, as a crash or constraint failure would. */
+async function breakDeliveryInserts(): Promise<() => Promise<void>> {
+  if (getConfig().databaseProvider === "sqlite") {
+    await db.$executeRawUnsafe(`CREATE TRIGGER fail_delivery_insert BEFORE INSERT ON "Delivery" BEGIN SELECT RAISE(ABORT, 'forced failure'); END`);
+    return async () => void (await db.$executeRawUnsafe(`DROP TRIGGER fail_delivery_insert`));
+  }
+  await db.$executeRawUnsafe(`CREATE FUNCTION fail_delivery_insert() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'forced failure'; END $$ LANGUAGE plpgsql`);
+  await db.$executeRawUnsafe(`CREATE TRIGGER fail_delivery_insert BEFORE INSERT ON "Delivery" FOR EACH ROW EXECUTE FUNCTION fail_delivery_insert()`);
+  return async () => {
+    await db.$executeRawUnsafe(`DROP TRIGGER fail_delivery_insert ON "Delivery"`);
+    await db.$executeRawUnsafe(`DROP FUNCTION fail_delivery_insert()`);
+  };
+}
+
+describe("transactional outbox", () => {
+  beforeAll(async () => {
+    queue = createDeliveryQueue(redis, { name: queueName, prefix });
+    endpoint = await createShopWithEndpoint("outbox-shop.myshopify.com", "https://crm.example.com/hooks/a");
+    second = await addEndpoint({ id: endpoint.shopId, domain: endpoint.shopDomain }, "https://crm.example.com/hooks/b");
+    await addEndpoint({ id: endpoint.shopId, domain: endpoint.shopDomain }, "https://crm.example.com/hooks/paused", { state: "paused" });
+    await addEndpoint({ id: endpoint.shopId, domain: endpoint.shopDomain }, "https://crm.example.com/hooks/gone", { state: "disconnected" });
+  });
+
+  afterAll(async () => {
+    await queue.obliterate({ force: true });
+    await queue.close();
+    await redis.quit();
+  });
+
+  it("stores the lead, its tried product and one pending delivery per active endpoint, all carrying the same body", async () => {
+    const { lead, deliveryIds, duplicate } = await recordLeadWithDeliveries(db, sampleLead(endpoint, { email: "Ada@Example.org" }));
+    expect(duplicate).toBe(false);
+    expect(lead.emailSearch).toBe("ada@example.org");
+    const deliveries = await db.delivery.findMany({ where: { leadId: lead.id }, orderBy: { createdAt: "asc" } });
+    expect(deliveries.map((d) => d.id).sort()).toEqual([...deliveryIds].sort());
+    expect(deliveries.map((d) => d.endpointId).sort()).toEqual([endpoint.id, second.id].sort());
+    expect(new Set(deliveries.map((d) => d.status))).toEqual(new Set(["pending"]));
+    expect(deliveries[0].payload).toBe(deliveries[1].payload);
+    const body = JSON.parse(deliveries[0].payload);
+    expect(body).toMatchObject({ version: 1, event: "lead_captured", lead_id: lead.id, email: "Ada@Example.org", shop: endpoint.shopDomain });
+    expect(body).not.toHaveProperty("delivery_id");
+    const product = await db.triedProduct.findUnique({ where: { shopId_productId: { shopId: endpoint.shopId, productId: lead.productId } } });
+    expect(product?.title).toBe("Aviator frames");
+  });
+
+  it("writes neither the lead nor any delivery when the transaction fails part-way", async () => {
+    const before = { leads: await db.lead.count(), deliveries: await db.delivery.count() };
+    const restore = await breakDeliveryInserts();
+    try {
+      await expect(recordLeadWithDeliveries(db, sampleLead(endpoint, { email: "rollback@example.org" }))).rejects.toThrow();
+    } finally {
+      await restore();
+    }
+    expect(await db.lead.count({ where: { email: "rollback@example.org" } })).toBe(0);
+    expect({ leads: await db.lead.count(), deliveries: await db.delivery.count() }).toEqual(before);
+    // And the same call succeeds once the database accepts deliveries again.
+    const { deliveryIds } = await recordLeadWithDeliveries(db, sampleLead(endpoint, { email: "rollback@example.org" }));
+    expect(deliveryIds).toHaveLength(2);
+  });
+
+  it("stores a lead once for a repeated idempotency key and creates no second set of deliveries", async () => {
+    const input = sampleLead(endpoint, { idempotencyKey: "capture-key-1" });
+    const first = await recordLeadWithDeliveries(db, input);
+    const again = await recordLeadWithDeliveries(db, input);
+    expect(again.duplicate).toBe(true);
+    expect(again.lead.id).toBe(first.lead.id);
+    expect(again.deliveryIds).toEqual([]);
+    expect(await db.delivery.count({ where: { leadId: first.lead.id } })).toBe(2);
+  });
+
+  it("creates no delivery for a shop without an active endpoint, yet keeps the lead", async () => {
+    const shop = await ensureShop(db, "no-endpoint.myshopify.com");
+    const { lead, deliveryIds } = await recordLeadWithDeliveries(db, sampleLead({ shopId: shop.id, shopDomain: shop.domain }));
+    expect(deliveryIds).toEqual([]);
+    expect(await db.lead.findUnique({ where: { id: lead.id } })).not.toBeNull();
+  });
+
+  it("puts only the delivery id in Redis: no email, body, URL or secret in any of the queue's keys", async () => {
+    const input = sampleLead(endpoint, { email: "private.person@example.org" });
+    const { deliveryIds } = await recordLeadWithDeliveries(db, input);
+    await enqueueDeliveries(queue, deliveryIds);
+    const job = await queue.getJob(deliveryJobId(deliveryIds[0], 1));
+    expect(job?.data).toEqual({ deliveryId: deliveryIds[0] });
+
+    const stored = await dumpKeysUnder(redis, prefix);
+    for (const id of deliveryIds) expect(stored).toContain(id);
+    const payload = (await db.delivery.findUniqueOrThrow({ where: { id: deliveryIds[0] } })).payload;
+    for (const forbidden of ["private.person", "example.org", payload, "crm.example.com", endpoint.secret, second.secret, "Aviator", "instagram"]) {
+      expect(stored).not.toContain(forbidden);
+    }
+  });
+
+  it("collapses repeated enqueues of the same attempt into one job", async () => {
+    const { deliveryIds } = await recordLeadWithDeliveries(db, sampleLead(endpoint));
+    await enqueueDeliveries(queue, deliveryIds);
+    await enqueueDeliveries(queue, deliveryIds);
+    await enqueueDeliveries(queue, deliveryIds);
+    const jobs = await queue.getJobs(["waiting", "delayed", "active"]);
+    for (const id of deliveryIds) expect(jobs.filter((j) => j.data.deliveryId === id)).toHaveLength(1);
+  });
+
+  it("creates a clearly marked test delivery with a made-up shopper for the send-test button", async () => {
+    const id = await createTestDelivery(db, { id: endpoint.id, shopId: endpoint.shopId });
+    const delivery = await db.delivery.findUniqueOrThrow({ where: { id } });
+    expect(delivery).toMatchObject({ event: "test", status: "pending", leadId: null, endpointId: endpoint.id });
+    const body = JSON.parse(delivery.payload);
+    expect(body).toMatchObject({ event: "test", test: true, email: "test@example.com", shop: endpoint.shopDomain, version: 1 });
+  });
+
+  it("refuses a test delivery for another shop's endpoint", async () => {
+    const other = await ensureShop(db, "other-shop.myshopify.com");
+    await expect(createTestDelivery(db, { id: endpoint.id, shopId: other.id })).rejects.toThrow(/not found/);
+  });
+});
