@@ -47,6 +47,8 @@ const schema = z
       .string()
       .default("redis://127.0.0.1:6379")
       .refine((u) => /^rediss?:\/\//.test(u), "must start with redis:// or rediss://"),
+    /** Namespace of every Redis key the app writes (queues, rate limits), so several apps can share a Redis. */
+    QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, "must be 1 to 40 letters, digits, - or _").default("tryon"),
     /** Master keys for secrets at rest, by version. The highest version encrypts; every listed version decrypts. */
     ENCRYPTION_KEYS: encryptionKeys,
     /** Run the delivery worker inside the web process (the single-machine default). */

@@ -4,7 +4,9 @@ import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { afterAll } from "vitest";
+import { Redis } from "ioredis";
 import { migrateDatabase } from "../../app/lib/db-migrate.server";
+import { closeProducers } from "../../app/lib/queues.server";
 import { POSTGRES_ADMIN_URL, TEMPLATE_DB } from "./postgres-template";
 
 /**
@@ -53,10 +55,28 @@ Object.assign(process.env, {
   ENCRYPTION_KEYS: `1:${randomBytes(32).toString("base64")}`,
   RUN_WORKER_IN_PROCESS: "false",
   LOG_LEVEL: "silent",
+  // Redis keys of this file only, removed when it ends.
+  QUEUE_PREFIX: `t${id}`,
 });
 
 afterAll(async () => {
+  await closeProducers();
+  await deleteRedisKeys(`t${id}:*`);
   await globalThis.__tryonDb?.$disconnect();
   globalThis.__tryonDb = undefined;
   await cleanup();
 });
+
+async function deleteRedisKeys(pattern: string) {
+  const redis = new Redis(process.env.REDIS_URL!);
+  try {
+    let cursor = "0";
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
+      if (keys.length) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== "0");
+  } finally {
+    redis.disconnect();
+  }
+}

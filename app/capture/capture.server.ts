@@ -1,0 +1,87 @@
+import type { Db } from "../lib/db.server";
+import { recordLeadWithDeliveries } from "../delivery/outbox.server";
+import type { CaptureInput } from "./capture-input";
+import { RateLimitedError } from "./rate-limit.server";
+
+/**
+ * A shopper's consented email after a try-on becomes a lead: rate-limited, written with its deliveries
+ * in one transaction (the outbox), then handed to background work. Nothing slow happens before the answer:
+ * tagging the customer in Shopify and the webhook deliveries run after it.
+ */
+
+export interface CaptureDeps {
+  db: Db;
+  /** Counts the submission against the shop, address and email limits; throws RateLimitedError. */
+  consumeRateLimit: (subject: { shop: string; ip: string | null; email: string }) => Promise<void>;
+  /** Starts the after-capture work for a new lead (tag the customer, then release its deliveries). */
+  afterCapture: (leadId: string, deliveryIds: string[]) => Promise<void>;
+  onBackgroundError?: (error: unknown, leadId: string) => void;
+}
+
+export interface CaptureResult {
+  leadId: string;
+  /** The idempotency key was seen before: the stored lead is returned and nothing new is written. */
+  duplicate: boolean;
+}
+
+export async function captureLead(
+  deps: CaptureDeps,
+  request: { shop: { id: string; domain: string }; input: CaptureInput; clientIp: string | null },
+): Promise<CaptureResult> {
+  const { input, shop } = request;
+  try {
+    await deps.consumeRateLimit({ shop: shop.domain, ip: request.clientIp, email: input.email });
+  } catch (error) {
+    // A lead is worth more than a limit: if Redis cannot count, store the lead and say so in the logs.
+    if (error instanceof RateLimitedError) throw error;
+    deps.onBackgroundError?.(error, "rate-limit");
+  }
+  const recorded = await recordLeadWithDeliveries(deps.db, {
+    shopId: shop.id,
+    shopDomain: shop.domain,
+    email: input.email,
+    productId: input.product.id,
+    productTitle: input.product.title,
+    productUrl: input.product.url,
+    variantId: input.product.variant?.id ?? null,
+    variantTitle: input.product.variant?.title ?? null,
+    resultContext: input.tryOn ?? null,
+    consent: input.consent,
+    utm: input.utm,
+    pageUrl: input.pageUrl ?? null,
+    idempotencyKey: input.idempotencyKey ?? null,
+  });
+  if (!recorded.duplicate) {
+    // After the commit. If Redis is unreachable the lead is still safe: the reconcilers pick it up.
+    await deps.afterCapture(recorded.lead.id, recorded.deliveryIds).catch((error) => deps.onBackgroundError?.(error, recorded.lead.id));
+  }
+  return { leadId: recorded.lead.id, duplicate: recorded.duplicate };
+}
+
+export class BodyTooLargeError extends Error {
+  constructor(readonly limit: number) {
+    super(`The request body is larger than ${limit} bytes`);
+    this.name = "BodyTooLargeError";
+  }
+}
+
+/** Reads a request body as text, refusing it as soon as it passes `limit` bytes (no unbounded buffering). */
+export async function readBodyWithLimit(request: Request, limit: number): Promise<string> {
+  const declared = Number(request.headers.get("content-length") ?? "NaN");
+  if (Number.isFinite(declared) && declared > limit) throw new BodyTooLargeError(limit);
+  if (!request.body) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw new BodyTooLargeError(limit);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}

@@ -1,0 +1,70 @@
+import type { ActionFunctionArgs } from "@remix-run/node";
+import { authenticate } from "../shopify.server";
+import { getConfig } from "../lib/config.server";
+import { getDb } from "../lib/db.server";
+import { getLogger } from "../lib/logger.server";
+import { getProducers } from "../lib/queues.server";
+import { ensureShop } from "../shops/shops.server";
+import { CaptureValidationError, MAX_CAPTURE_BODY_BYTES, parseCaptureInput } from "../capture/capture-input";
+import { BodyTooLargeError, captureLead, readBodyWithLimit } from "../capture/capture.server";
+import { clientAddress, createRateLimiter, RateLimitedError } from "../capture/rate-limit.server";
+import { enqueueTagging } from "../customers/tagging.server";
+
+// Storefront capture through the app proxy (/apps/tryon-leads/capture on the shop's domain). The proxy
+// signature is verified before any parameter is trusted; the shop comes from the verified request only.
+
+function answer(status: number, body: unknown, headers: Record<string, string> = {}) {
+  return Response.json(body, { status, headers: { "Cache-Control": "no-store", ...headers } });
+}
+
+let consume: ReturnType<typeof createRateLimiter> | undefined;
+
+export const loader = () => answer(405, { error: { field: "method", message: "Use POST" } }, { Allow: "POST" });
+
+export const action = async ({ request }: ActionFunctionArgs) => {
+  if (request.method !== "POST") return loader();
+  let session;
+  try {
+    ({ session } = await authenticate.public.appProxy(request));
+  } catch (thrown) {
+    if (thrown instanceof Response) {
+      return answer(thrown.status === 400 ? 401 : thrown.status, { error: { field: "signature", message: "The request signature is not valid" } });
+    }
+    throw thrown;
+  }
+  if (!session) return answer(404, { error: { field: "shop", message: "This store has not installed the app" } });
+
+  let input;
+  try {
+    input = parseCaptureInput(await readBodyWithLimit(request, MAX_CAPTURE_BODY_BYTES));
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) return answer(413, { error: { field: "body", message: error.message } });
+    if (error instanceof CaptureValidationError) return answer(422, { error: { field: error.field, message: error.message } });
+    throw error;
+  }
+
+  const db = getDb();
+  const producers = getProducers();
+  const config = getConfig();
+  consume ??= createRateLimiter({ redis: producers.redis, secret: config.SHOPIFY_API_SECRET, prefix: `${config.QUEUE_PREFIX}:rl` });
+  const logger = getLogger();
+  try {
+    const shop = await ensureShop(db, session.shop);
+    const result = await captureLead(
+      {
+        db,
+        consumeRateLimit: consume,
+        afterCapture: (leadId) => enqueueTagging(producers.taggingQueue, leadId),
+        onBackgroundError: (error, leadId) => logger.warn({ err: error, leadId }, "after-capture work not queued; the reconciler will deliver"),
+      },
+      { shop, input, clientIp: clientAddress(request) },
+    );
+    logger.info({ shop: shop.domain, leadId: result.leadId, duplicate: result.duplicate }, "lead captured");
+    return answer(result.duplicate ? 200 : 201, { ok: true, leadId: result.leadId });
+  } catch (error) {
+    if (error instanceof RateLimitedError) {
+      return answer(429, { error: { field: "rate", message: "Too many submissions, please wait a moment" } }, { "Retry-After": String(error.retryAfterSeconds) });
+    }
+    throw error;
+  }
+};
