@@ -118,7 +118,7 @@ export default function LeadsPage() {
     return (
       <Page title="Leads">
         <Card>
-          <EmptyState heading="No try-on leads yet" image="">
+          <EmptyState heading="No try-on leads yet" image="/empty-leads.svg">
             <p>
               Leads arrive from your storefront. Turn on the <b>Try-on lead capture</b> app embed in your theme editor
               (Online Store → Themes → Customize → App embeds). After a shopper tries a product on and leaves an email
