@@ -33,9 +33,10 @@ export type ScriptedResponse =
   | { kind: "hang" }
   /**
    * Answers one byte at a time, every `intervalMs`, and never finishes: in the status line and headers
-   * (`phase: "headers"`) or, after complete headers, in the body (`phase: "body"`).
+   * (`phase: "headers"`) or, after complete headers, in the body (`phase: "body"`). In the body phase,
+   * `prelude` is written at once first (e.g. more than a client means to read).
    */
-  | { kind: "trickle"; phase: "headers" | "body"; intervalMs: number; status: number };
+  | { kind: "trickle"; phase: "headers" | "body"; intervalMs: number; status: number; prelude?: string };
 
 export const respond = {
   ok: (body = '{"received":true}', status = 200): ScriptedResponse =>
@@ -49,8 +50,10 @@ export const respond = {
     ({ kind: "status", status, body: "", headers: { location } }),
   reset: (): ScriptedResponse => ({ kind: "reset" }),
   hang: (): ScriptedResponse => ({ kind: "hang" }),
-  trickle: (options: { phase?: "headers" | "body"; intervalMs?: number; status?: number } = {}): ScriptedResponse =>
-    ({ kind: "trickle", phase: options.phase ?? "body", intervalMs: options.intervalMs ?? 100, status: options.status ?? 200 }),
+  trickle: (options: { phase?: "headers" | "body"; intervalMs?: number; status?: number; prelude?: string } = {}): ScriptedResponse => ({
+    kind: "trickle", phase: options.phase ?? "body", intervalMs: options.intervalMs ?? 100, status: options.status ?? 200,
+    prelude: options.prelude,
+  }),
 };
 
 export interface VerificationRecord {
@@ -178,6 +181,7 @@ export async function startHttpsReceiver(options: ReceiverOptions = {}): Promise
         if (script.phase === "body") {
           res.writeHead(script.status, { "content-type": "text/plain" });
           res.flushHeaders();
+          if (script.prelude) res.write(script.prelude);
         }
         let sent = 0;
         const timer = setInterval(() => {
