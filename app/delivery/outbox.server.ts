@@ -45,6 +45,13 @@ export interface RecordedLead {
 
 const PENDING: DeliveryStatus = "pending";
 
+/**
+ * Endpoints that get a delivery for a new lead. A paused endpoint (410 Gone, or paused by the merchant)
+ * gets one too: it waits, unsent, and goes out when the endpoint is resumed, so leads captured during a
+ * pause still reach the CRM. Only a disconnected endpoint receives nothing more.
+ */
+const RECEIVING_STATES = ["active", "paused"];
+
 export async function recordLeadWithDeliveries(
   db: Db,
   input: CapturedLead,
@@ -65,7 +72,7 @@ export async function recordLeadWithDeliveries(
       });
       const payload = serializeBody(buildLeadCapturedBody(lead, input.shopDomain));
       const endpoints = await tx.webhookEndpoint.findMany({
-        where: { shopId: input.shopId, state: "active" },
+        where: { shopId: input.shopId, state: { in: RECEIVING_STATES } },
         select: { id: true },
         orderBy: { createdAt: "asc" },
       });

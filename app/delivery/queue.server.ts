@@ -1,4 +1,4 @@
-import { Queue, type ConnectionOptions, type JobsOptions } from "bullmq";
+import { Queue, type JobsOptions } from "bullmq";
 import { Redis } from "ioredis";
 
 /**
@@ -45,17 +45,9 @@ export const deliveryJobOptions: JobsOptions = {
   removeOnFail: { count: 5000, age: 7 * 24 * 3600 },
 };
 
-/**
- * BullMQ bundles its own copy of ioredis, whose class differs from the app's only in private members the
- * type checker compares; at run time BullMQ accepts any ioredis 5 client.
- */
-export function asBullConnection(connection: Redis): ConnectionOptions {
-  return connection as unknown as ConnectionOptions;
-}
-
 export function createDeliveryQueue(connection: Redis, options: DeliveryQueueOptions = {}): DeliveryQueue {
   return new Queue<DeliveryJobData, unknown, typeof DELIVERY_JOB_NAME, DeliveryJobData, unknown, typeof DELIVERY_JOB_NAME>(options.name ?? DELIVERY_QUEUE_NAME, {
-    connection: asBullConnection(connection),
+    connection,
     prefix: options.prefix ?? DELIVERY_QUEUE_PREFIX,
     defaultJobOptions: deliveryJobOptions,
   });
@@ -86,19 +78,24 @@ export type EnqueueResult = "added" | "already_queued" | "promoted";
 export async function enqueueDelivery(queue: DeliveryQueue, deliveryId: string, options: EnqueueOptions = {}): Promise<EnqueueResult> {
   const jobId = deliveryJobId(deliveryId, options.attempt ?? 1);
   const delay = Math.max(0, Math.round(options.delayMs ?? 0));
-  const existing = await queue.getJob(jobId);
-  if (existing) {
-    const state = await existing.getState();
-    if (state === "delayed" && delay === 0) {
-      // It may start between the check and the promotion; then there is nothing left to promote.
-      await existing.promote().catch(() => undefined);
-      return "promoted";
-    }
-    if (state !== "completed" && state !== "failed" && state !== "unknown") return "already_queued";
-    await existing.remove().catch(() => undefined);
+  const state = await queue.getJobState(jobId);
+  if (state === "delayed" && delay === 0) return (await promote(queue, jobId)) ? "promoted" : "already_queued";
+  if (state === "completed" || state === "failed") {
+    await (await queue.getJob(jobId))?.remove().catch(() => undefined);
+  } else if (state !== "unknown") {
+    return "already_queued";
   }
   await queue.add(DELIVERY_JOB_NAME, { deliveryId }, { jobId, delay });
+  // Someone may have added the same job with a delay between our check and our add (a worker scheduling
+  // the retry while the reconciler finds the row due): the earlier time wins.
+  if (delay === 0 && (await queue.getJobState(jobId)) === "delayed") await promote(queue, jobId);
   return "added";
+}
+
+async function promote(queue: DeliveryQueue, jobId: string): Promise<boolean> {
+  const job = await queue.getJob(jobId);
+  // It may start between the check and the promotion; then there is nothing left to promote.
+  return job ? job.promote().then(() => true, () => false) : false;
 }
 
 /** Enqueues the first attempt of freshly committed deliveries. */

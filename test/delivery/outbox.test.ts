@@ -12,6 +12,7 @@ const redis = testRedis();
 let queue: DeliveryQueue;
 let endpoint: TestEndpoint;
 let second: TestEndpoint;
+let paused: TestEndpoint;
 
 /** Makes every insert into "Delivery" fail inside the database, as a crash or constraint failure would. */
 async function breakDeliveryInserts(): Promise<() => Promise<void>> {
@@ -32,7 +33,7 @@ describe("transactional outbox", () => {
     queue = createDeliveryQueue(redis, { name: queueName, prefix });
     endpoint = await createShopWithEndpoint("outbox-shop.myshopify.com", "https://crm.example.com/hooks/a");
     second = await addEndpoint({ id: endpoint.shopId, domain: endpoint.shopDomain }, "https://crm.example.com/hooks/b");
-    await addEndpoint({ id: endpoint.shopId, domain: endpoint.shopDomain }, "https://crm.example.com/hooks/paused", { state: "paused" });
+    paused = await addEndpoint({ id: endpoint.shopId, domain: endpoint.shopDomain }, "https://crm.example.com/hooks/paused", { state: "paused" });
     await addEndpoint({ id: endpoint.shopId, domain: endpoint.shopDomain }, "https://crm.example.com/hooks/gone", { state: "disconnected" });
   });
 
@@ -42,15 +43,15 @@ describe("transactional outbox", () => {
     await redis.quit();
   });
 
-  it("stores the lead, its tried product and one pending delivery per active endpoint, all carrying the same body", async () => {
+  it("stores the lead, its tried product and one pending delivery per connected endpoint (paused ones wait), all with the same body", async () => {
     const { lead, deliveryIds, duplicate } = await recordLeadWithDeliveries(db, sampleLead(endpoint, { email: "Ada@Example.org" }));
     expect(duplicate).toBe(false);
     expect(lead.emailSearch).toBe("ada@example.org");
     const deliveries = await db.delivery.findMany({ where: { leadId: lead.id }, orderBy: { createdAt: "asc" } });
     expect(deliveries.map((d) => d.id).sort()).toEqual([...deliveryIds].sort());
-    expect(deliveries.map((d) => d.endpointId).sort()).toEqual([endpoint.id, second.id].sort());
+    expect(deliveries.map((d) => d.endpointId).sort()).toEqual([endpoint.id, second.id, paused.id].sort());
     expect(new Set(deliveries.map((d) => d.status))).toEqual(new Set(["pending"]));
-    expect(deliveries[0].payload).toBe(deliveries[1].payload);
+    expect(new Set(deliveries.map((d) => d.payload)).size).toBe(1);
     const body = JSON.parse(deliveries[0].payload);
     expect(body).toMatchObject({ version: 1, event: "lead_captured", lead_id: lead.id, email: "Ada@Example.org", shop: endpoint.shopDomain });
     expect(body).not.toHaveProperty("delivery_id");
@@ -70,7 +71,7 @@ describe("transactional outbox", () => {
     expect({ leads: await db.lead.count(), deliveries: await db.delivery.count() }).toEqual(before);
     // And the same call succeeds once the database accepts deliveries again.
     const { deliveryIds } = await recordLeadWithDeliveries(db, sampleLead(endpoint, { email: "rollback@example.org" }));
-    expect(deliveryIds).toHaveLength(2);
+    expect(deliveryIds).toHaveLength(3);
   });
 
   it("stores a lead once for a repeated idempotency key and creates no second set of deliveries", async () => {
@@ -80,10 +81,10 @@ describe("transactional outbox", () => {
     expect(again.duplicate).toBe(true);
     expect(again.lead.id).toBe(first.lead.id);
     expect(again.deliveryIds).toEqual([]);
-    expect(await db.delivery.count({ where: { leadId: first.lead.id } })).toBe(2);
+    expect(await db.delivery.count({ where: { leadId: first.lead.id } })).toBe(3);
   });
 
-  it("creates no delivery for a shop without an active endpoint, yet keeps the lead", async () => {
+  it("creates no delivery for a shop without a connected endpoint, yet keeps the lead", async () => {
     const shop = await ensureShop(db, "no-endpoint.myshopify.com");
     const { lead, deliveryIds } = await recordLeadWithDeliveries(db, sampleLead({ shopId: shop.id, shopDomain: shop.domain }));
     expect(deliveryIds).toEqual([]);

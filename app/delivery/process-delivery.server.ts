@@ -1,0 +1,286 @@
+import type { Logger } from "pino";
+import type { Db } from "../lib/db.server";
+import { decryptSecret, type KeyRing } from "../lib/secret-box.server";
+import type { Clock } from "./clock";
+import type { WebhookRequest } from "./http-sender.server";
+import { nextRetryDelayMs } from "./retry-schedule";
+import type { AttemptFailure, AttemptResult, DeliveryStatus, WebhookEvent } from "./types";
+
+/**
+ * One look at one delivery: the whole of what a job does. The Delivery row decides everything; the job
+ * that triggered this may be a duplicate, a replay of an old job, or arrive after Redis lost its state,
+ * and none of that may cause a second send of a delivered lead or a send to a disconnected endpoint.
+ */
+
+export type SendWebhook = (request: WebhookRequest) => Promise<AttemptResult>;
+
+export interface ProcessDeliveryDeps {
+  db: Db;
+  send: SendWebhook;
+  keyRing: KeyRing;
+  clock: Clock;
+  logger: Logger;
+  /** How long a claimed attempt may run before another worker may take the delivery over. */
+  leaseMs: number;
+  /** Enqueues the job for a later attempt (`attempt` is its number). */
+  scheduleAttempt: (deliveryId: string, attempt: number, delayMs: number) => Promise<unknown>;
+  /** Jitter source for the retry schedule. */
+  random?: () => number;
+}
+
+export type ProcessOutcome =
+  | "delivered"
+  | "retrying"
+  | "failed"
+  /** 410 Gone: the endpoint is paused and the delivery waits for it. */
+  | "endpoint_paused"
+  | "not_found"
+  /** Delivered, failed or cancelled already: nothing to do. */
+  | "finished"
+  /** The endpoint is paused or disconnected, or the shop uninstalled: nothing is sent. */
+  | "endpoint_inactive"
+  | "not_due"
+  /** Another worker holds it (or took it over). */
+  | "busy"
+  | "secret_unreadable";
+
+/** Events tried once: the merchant is looking at the screen waiting for the result. */
+const SINGLE_ATTEMPT_EVENTS: ReadonlySet<string> = new Set<WebhookEvent>(["test"]);
+const RESPONSE_EXCERPT_MAX = 1024;
+const ERROR_MESSAGE_MAX = 500;
+/** When a secret cannot be decrypted (a master key missing from the configuration), look again later. */
+const SECRET_RETRY_MS = 60_000;
+
+const FINISHED: ReadonlySet<string> = new Set<DeliveryStatus>(["delivered", "failed", "cancelled"]);
+
+export async function processDelivery(deps: ProcessDeliveryDeps, deliveryId: string): Promise<ProcessOutcome> {
+  const { db, clock } = deps;
+  const seen = await db.delivery.findUnique({
+    where: { id: deliveryId },
+    select: {
+      id: true, status: true, attemptCount: true, nextAttemptAt: true, lockedUntil: true, updatedAt: true,
+      endpoint: { select: { state: true } },
+      shop: { select: { uninstalledAt: true } },
+    },
+  });
+  if (!seen) return "not_found";
+  if (FINISHED.has(seen.status)) return "finished";
+  const now = clock.now();
+  const leaseExpired = seen.status === "delivering" && (!seen.lockedUntil || seen.lockedUntil <= now);
+  if (seen.endpoint.state !== "active" || seen.shop.uninstalledAt) {
+    // A worker died mid-attempt on an endpoint since paused: the delivery goes back to waiting.
+    if (leaseExpired) await releaseExpiredLease(db, seen.id, seen.attemptCount, now);
+    return "endpoint_inactive";
+  }
+  if (seen.status === "delivering" && !leaseExpired) return "busy";
+  if (seen.status !== "delivering" && seen.nextAttemptAt > now) return "not_due";
+
+  // Claim: one conditional update, so that of two workers holding jobs for this delivery exactly one
+  // proceeds. The observed attempt count makes it a compare-and-set on the row's state.
+  const attempt = seen.attemptCount + 1;
+  const claimed = await db.$transaction(async (tx) => {
+    const { count } = await tx.delivery.updateMany({
+      where: {
+        id: seen.id,
+        attemptCount: seen.attemptCount,
+        endpoint: { is: { state: "active" } },
+        shop: { is: { uninstalledAt: null } },
+        ...(leaseExpired
+          ? { status: "delivering", OR: [{ lockedUntil: null }, { lockedUntil: { lte: now } }] }
+          : { status: { in: ["pending", "retrying"] }, nextAttemptAt: { lte: now } }),
+      },
+      data: { status: "delivering", attemptCount: attempt, lockedUntil: new Date(now.getTime() + deps.leaseMs) },
+    });
+    if (count === 1 && leaseExpired) {
+      // The previous attempt's worker stopped (crash, SIGKILL, lost machine) without recording anything.
+      // Keep that visible in the history rather than leaving a gap in the attempt numbers.
+      // Its start is read off the lease it took (on the engine's clock), else off the row's last update.
+      const startedAt = seen.lockedUntil ? new Date(seen.lockedUntil.getTime() - deps.leaseMs) : seen.updatedAt;
+      await tx.deliveryAttempt.create({
+        data: {
+          deliveryId: seen.id, number: seen.attemptCount, startedAt,
+          durationMs: Math.max(0, now.getTime() - startedAt.getTime()),
+          errorCode: "timeout",
+          errorMessage: "The delivery worker stopped before this attempt finished; it was sent again.",
+        },
+      });
+    }
+    return count === 1;
+  });
+  if (!claimed) return "busy";
+
+  // Read again after claiming: a disconnect or pause that committed meanwhile wins, and the URL and
+  // secrets are the freshest.
+  const row = await db.delivery.findUnique({
+    where: { id: seen.id },
+    select: {
+      status: true, attemptCount: true, attemptsBeforeReplay: true, event: true, payload: true, shopId: true, endpointId: true,
+      endpoint: {
+        select: { url: true, state: true, secretCiphertext: true, previousSecretCiphertext: true, previousSecretUntil: true },
+      },
+      shop: { select: { domain: true, uninstalledAt: true } },
+    },
+  });
+  if (!row || row.status !== "delivering" || row.attemptCount !== attempt) return row && FINISHED.has(row.status) ? "finished" : "busy";
+  if (row.endpoint.state !== "active" || row.shop.uninstalledAt) {
+    await releaseClaim(db, seen.id, attempt, seen.status === "pending" ? "pending" : "retrying", now);
+    return "endpoint_inactive";
+  }
+
+  let secrets: string[];
+  try {
+    secrets = decryptSecrets(row, deps.keyRing, now);
+  } catch (error) {
+    deps.logger.error({ deliveryId: seen.id, endpointId: row.endpointId, err: error }, "webhook signing secret unreadable");
+    await releaseClaim(db, seen.id, attempt, seen.status === "pending" ? "pending" : "retrying", new Date(now.getTime() + SECRET_RETRY_MS));
+    return "secret_unreadable";
+  }
+
+  const startedAt = clock.now();
+  const result = await sendSafely(deps.send, {
+    url: row.endpoint.url, body: row.payload, deliveryId: seen.id, event: row.event as WebhookEvent, shop: row.shop.domain, secrets,
+  });
+  return record(deps, { id: seen.id, shopId: row.shopId, endpointId: row.endpointId, event: row.event, attempt, attemptsBeforeReplay: row.attemptsBeforeReplay }, startedAt, result);
+}
+
+interface ClaimedDelivery {
+  id: string;
+  shopId: string;
+  endpointId: string;
+  event: string;
+  attempt: number;
+  attemptsBeforeReplay: number;
+}
+
+async function record(deps: ProcessDeliveryDeps, d: ClaimedDelivery, startedAt: Date, result: AttemptResult): Promise<ProcessOutcome> {
+  const now = deps.clock.now();
+  const attemptRow = {
+    deliveryId: d.id,
+    number: d.attempt,
+    startedAt,
+    durationMs: Math.max(0, Math.round(result.durationMs)),
+    address: result.address ?? null,
+    statusCode: result.statusCode ?? null,
+    responseExcerpt: result.responseExcerpt ? result.responseExcerpt.slice(0, RESPONSE_EXCERPT_MAX) : null,
+    errorCode: result.ok ? null : result.errorCode,
+    errorMessage: result.ok ? null : result.message.slice(0, ERROR_MESSAGE_MAX),
+  };
+  const holds = { id: d.id, attemptCount: d.attempt };
+
+  if (result.ok) {
+    const recorded = await deps.db.$transaction(async (tx) => {
+      // A disconnect that committed while the request was in flight does not undo the fact that the
+      // receiver has the lead: the truthful state is delivered.
+      const { count } = await tx.delivery.updateMany({
+        where: { ...holds, status: { in: ["delivering", "cancelled"] } },
+        data: { status: "delivered", deliveredAt: now, lockedUntil: null, lastError: null, lastStatusCode: result.statusCode },
+      });
+      if (count === 0) return false;
+      await tx.deliveryAttempt.create({ data: attemptRow });
+      await tx.webhookEndpoint.update({ where: { id: d.endpointId }, data: { consecutiveFailures: 0, lastSuccessAt: now } });
+      return true;
+    });
+    return logOutcome(deps, d, recorded ? "delivered" : "busy", result);
+  }
+
+  const gone = result.errorCode === "endpoint_gone";
+  const delayMs = gone || SINGLE_ATTEMPT_EVENTS.has(d.event)
+    ? null
+    : nextRetryDelayMs(d.attempt - d.attemptsBeforeReplay, { retryAfterMs: result.retryAfterMs, random: deps.random });
+  const outcome: ProcessOutcome = gone ? "endpoint_paused" : delayMs === null ? "failed" : "retrying";
+  const nextAttemptAt = new Date(now.getTime() + (delayMs ?? 0));
+
+  const recorded = await deps.db.$transaction(async (tx) => {
+    const { count } = await tx.delivery.updateMany({
+      where: { ...holds, status: "delivering" },
+      data: {
+        // A paused endpoint's deliveries wait, due at once, for the merchant to resume it.
+        status: outcome === "failed" ? "failed" : "retrying",
+        nextAttemptAt: outcome === "failed" ? undefined : nextAttemptAt,
+        lockedUntil: null,
+        lastError: attemptRow.errorMessage,
+        lastStatusCode: attemptRow.statusCode,
+      },
+    });
+    if (count === 0) {
+      // Cancelled (endpoint disconnected) while in flight: the row stays cancelled, the attempt is history.
+      const cancelled = await tx.delivery.count({ where: { ...holds, status: "cancelled" } });
+      if (cancelled === 1) await tx.deliveryAttempt.create({ data: attemptRow });
+      return false;
+    }
+    await tx.deliveryAttempt.create({ data: attemptRow });
+    await tx.webhookEndpoint.update({
+      where: { id: d.endpointId },
+      data: { consecutiveFailures: { increment: 1 }, lastFailureAt: now },
+    });
+    if (gone) {
+      await tx.webhookEndpoint.updateMany({
+        where: { id: d.endpointId, state: "active" },
+        data: { state: "paused", pausedReason: attemptRow.errorMessage },
+      });
+    }
+    return true;
+  });
+  if (!recorded) return logOutcome(deps, d, "busy", result);
+  if (outcome === "retrying") {
+    // If this enqueue is lost (Redis down), the reconciler finds the row once it is due.
+    await deps.scheduleAttempt(d.id, d.attempt + 1, delayMs ?? 0).catch((error: unknown) =>
+      deps.logger.warn({ deliveryId: d.id, err: error }, "could not enqueue the next attempt; the reconciler will"),
+    );
+  }
+  return logOutcome(deps, d, outcome, result);
+}
+
+function logOutcome(deps: ProcessDeliveryDeps, d: ClaimedDelivery, outcome: ProcessOutcome, result: AttemptResult): ProcessOutcome {
+  // Ids, numbers and codes only: no URL (it may hold a token), body, email or secret.
+  deps.logger.info(
+    {
+      deliveryId: d.id, shopId: d.shopId, endpointId: d.endpointId, attempt: d.attempt, outcome,
+      statusCode: result.statusCode, errorCode: result.ok ? undefined : result.errorCode, durationMs: result.durationMs,
+    },
+    "webhook attempt",
+  );
+  return outcome;
+}
+
+function decryptSecrets(
+  row: { shopId: string; endpointId: string; endpoint: { secretCiphertext: string; previousSecretCiphertext: string | null; previousSecretUntil: Date | null } },
+  keyRing: KeyRing,
+  now: Date,
+): string[] {
+  const binding = { shopId: row.shopId, endpointId: row.endpointId, purpose: "webhook-signing" } as const;
+  const secrets = [decryptSecret(row.endpoint.secretCiphertext, keyRing, binding)];
+  const { previousSecretCiphertext, previousSecretUntil } = row.endpoint;
+  if (previousSecretCiphertext && previousSecretUntil && previousSecretUntil > now) {
+    secrets.push(decryptSecret(previousSecretCiphertext, keyRing, binding));
+  }
+  return secrets;
+}
+
+/** The sender reports failures as results; anything it throws is still an attempt that did not land. */
+async function sendSafely(send: SendWebhook, request: WebhookRequest): Promise<AttemptResult> {
+  const started = Date.now();
+  try {
+    return await send(request);
+  } catch {
+    const failure: AttemptFailure = {
+      ok: false, errorCode: "connection_failed", message: "The request could not be completed.", durationMs: Date.now() - started,
+    };
+    return failure;
+  }
+}
+
+/** Gives a claimed attempt back unused (nothing was sent): the attempt number is not spent. */
+async function releaseClaim(db: Db, id: string, attempt: number, status: "pending" | "retrying", nextAttemptAt: Date): Promise<void> {
+  await db.delivery.updateMany({
+    where: { id, attemptCount: attempt, status: "delivering" },
+    data: { status, attemptCount: attempt - 1, lockedUntil: null, nextAttemptAt },
+  });
+}
+
+async function releaseExpiredLease(db: Db, id: string, attemptCount: number, now: Date): Promise<void> {
+  await db.delivery.updateMany({
+    where: { id, attemptCount, status: "delivering", OR: [{ lockedUntil: null }, { lockedUntil: { lte: now } }] },
+    data: { status: "retrying", lockedUntil: null, nextAttemptAt: now },
+  });
+}

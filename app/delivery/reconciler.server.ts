@@ -1,0 +1,131 @@
+import type { Logger } from "pino";
+import type { Db, Prisma } from "../lib/db.server";
+import { systemClock, type Clock } from "./clock";
+import { enqueueDelivery, type DeliveryQueue } from "./queue.server";
+
+/**
+ * The safety net that makes "a lead is never left undelivered and invisible" hold when Redis is not
+ * there to help: the process died between commit and enqueue, Redis was flushed or restarted without
+ * persistence, a delayed retry job was lost, or a worker was killed mid-attempt. It reads the database
+ * (the truth) and enqueues every delivery that should be moving. Job ids make that idempotent, so any
+ * number of processes may run it at once.
+ */
+
+export interface ReconcileOptions {
+  db: Db;
+  queue: DeliveryQueue;
+  clock?: Clock;
+  /**
+   * Leave a due delivery alone for this long: its own job (enqueued after commit, or the delayed retry)
+   * normally runs first, and re-enqueueing it would be wasted work.
+   */
+  graceMs?: number;
+  /** Rows read per query. */
+  batchSize?: number;
+}
+
+export interface ReconcileCounts {
+  /** Pending or retrying deliveries past their time (plus the grace). */
+  due: number;
+  /** Deliveries whose worker's lease ran out (the worker died mid-attempt). */
+  stuck: number;
+  /** Jobs added or brought forward (the rest were already waiting). */
+  enqueued: number;
+}
+
+export const DEFAULT_RECONCILE_GRACE_MS = 30_000;
+export const DEFAULT_RECONCILE_INTERVAL_MS = 20_000;
+
+export async function reconcileDeliveries(options: ReconcileOptions): Promise<ReconcileCounts> {
+  const now = (options.clock ?? systemClock).now();
+  const dueBefore = new Date(now.getTime() - (options.graceMs ?? DEFAULT_RECONCILE_GRACE_MS));
+  const counts: ReconcileCounts = { due: 0, stuck: 0, enqueued: 0 };
+
+  // Paused or disconnected endpoints and uninstalled shops are skipped: their deliveries wait, and
+  // re-enqueueing them every round would only make the worker say no.
+  const due: Prisma.DeliveryWhereInput = {
+    status: { in: ["pending", "retrying"] },
+    nextAttemptAt: { lte: dueBefore },
+    endpoint: { is: { state: "active" } },
+    shop: { is: { uninstalledAt: null } },
+  };
+  // Stuck ones are enqueued whatever their endpoint's state, so the worker can put them back to waiting.
+  const stuck: Prisma.DeliveryWhereInput = {
+    status: "delivering",
+    OR: [{ lockedUntil: null }, { lockedUntil: { lte: now } }],
+  };
+
+  for (const [kind, where] of [["due", due], ["stuck", stuck]] as const) {
+    await forEachRow(options.db, where, options.batchSize ?? 500, async (row) => {
+      counts[kind]++;
+      const result = await enqueueDelivery(options.queue, row.id, { attempt: row.attemptCount + 1 });
+      if (result !== "already_queued") counts.enqueued++;
+    });
+  }
+  return counts;
+}
+
+async function forEachRow(
+  db: Db,
+  where: Prisma.DeliveryWhereInput,
+  batchSize: number,
+  visit: (row: { id: string; attemptCount: number }) => Promise<void>,
+): Promise<void> {
+  let after: string | undefined;
+  for (;;) {
+    const rows = await db.delivery.findMany({
+      where: after ? { AND: [where, { id: { gt: after } }] } : where,
+      select: { id: true, attemptCount: true },
+      orderBy: { id: "asc" },
+      take: batchSize,
+    });
+    for (const row of rows) await visit(row);
+    if (rows.length < batchSize) return;
+    after = rows[rows.length - 1].id;
+  }
+}
+
+export interface ReconcilerLoop {
+  /** Runs one round now (also what the timer calls). */
+  runOnce(): Promise<ReconcileCounts | undefined>;
+  /** Stops the timer and waits for a round in progress. */
+  stop(): Promise<void>;
+}
+
+/** Runs `reconcileDeliveries` now and then every `intervalMs`, never two rounds at once in one process. */
+export function startReconcilerLoop(options: ReconcileOptions & { intervalMs?: number; logger: Logger }): ReconcilerLoop {
+  const interval = options.intervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<ReconcileCounts | undefined> | undefined;
+  let stopped = false;
+
+  const runOnce = () => {
+    running ??= reconcileDeliveries(options)
+      .then((counts) => {
+        if (counts.enqueued > 0) options.logger.info(counts, "reconciler re-enqueued deliveries");
+        return counts;
+      })
+      .catch((error: unknown) => {
+        options.logger.error({ err: error }, "reconciler round failed; trying again next round");
+        return undefined;
+      })
+      .finally(() => {
+        running = undefined;
+      });
+    return running;
+  };
+  const tick = async () => {
+    await runOnce();
+    if (!stopped) timer = setTimeout(tick, interval);
+  };
+  void tick();
+
+  return {
+    runOnce,
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+  };
+}

@@ -1,0 +1,117 @@
+import type { Db, Prisma } from "../lib/db.server";
+import { systemClock, type Clock } from "./clock";
+import { DeliveryNotFoundError, DeliveryNotReplayableError } from "./errors";
+import { enqueueDelivery, type DeliveryQueue } from "./queue.server";
+import type { DeliveryStatus } from "./types";
+
+/**
+ * Merchant actions on deliveries: send again (one, or every failure since a date) and cancel what is
+ * still waiting when an endpoint is disconnected. A replay keeps the delivery id, so a receiver that
+ * already has the lead recognises it as the same webhook; the retry schedule starts over.
+ */
+
+const REPLAYABLE: DeliveryStatus[] = ["failed", "delivered"];
+const WAITING: DeliveryStatus[] = ["pending", "retrying", "delivering"];
+
+export async function replayDelivery(
+  db: Db,
+  queue: DeliveryQueue,
+  input: { shopId: string; deliveryId: string; clock?: Clock },
+): Promise<{ deliveryId: string }> {
+  const now = (input.clock ?? systemClock).now();
+  // Scoped by shop: an id from another shop is "not found", never a hint that it exists.
+  const row = await db.delivery.findFirst({
+    where: { id: input.deliveryId, shopId: input.shopId },
+    select: { id: true, status: true, attemptCount: true, endpoint: { select: { state: true } } },
+  });
+  if (!row) throw new DeliveryNotFoundError();
+  if (row.endpoint.state === "disconnected") throw new DeliveryNotReplayableError("endpoint_disconnected");
+  if (!REPLAYABLE.includes(row.status as DeliveryStatus)) {
+    throw new DeliveryNotReplayableError(row.status === "cancelled" ? "cancelled" : "in_progress");
+  }
+  const { count } = await db.delivery.updateMany({
+    where: { id: row.id, shopId: input.shopId, status: row.status, attemptCount: row.attemptCount },
+    data: replayData(row.attemptCount, now),
+  });
+  // Someone else replayed it (or it changed) in between: it is already on its way.
+  if (count === 0) throw new DeliveryNotReplayableError("in_progress");
+  await enqueueDelivery(queue, row.id, { attempt: row.attemptCount + 1 });
+  return { deliveryId: row.id };
+}
+
+export interface FailedSinceFilter {
+  shopId: string;
+  endpointId?: string;
+  /** Deliveries created at or after this time. */
+  since: Date;
+}
+
+function failedSinceWhere(filter: FailedSinceFilter): Prisma.DeliveryWhereInput {
+  return {
+    shopId: filter.shopId,
+    ...(filter.endpointId ? { endpointId: filter.endpointId } : {}),
+    status: "failed",
+    createdAt: { gte: filter.since },
+    endpoint: { is: { state: { not: "disconnected" } } },
+  };
+}
+
+/** How many deliveries `replayFailedSince` would send again (for the confirmation dialog). */
+export function countFailedSince(db: Db, filter: FailedSinceFilter): Promise<number> {
+  return db.delivery.count({ where: failedSinceWhere(filter) });
+}
+
+/** Replays every failed delivery of the shop (optionally of one endpoint) created since `since`. */
+export async function replayFailedSince(db: Db, queue: DeliveryQueue, filter: FailedSinceFilter & { clock?: Clock }): Promise<number> {
+  const now = (filter.clock ?? systemClock).now();
+  const where = failedSinceWhere(filter);
+  let replayed = 0;
+  let after: string | undefined;
+  for (;;) {
+    const rows = await db.delivery.findMany({
+      where: after ? { AND: [where, { id: { gt: after } }] } : where,
+      select: { id: true, attemptCount: true },
+      orderBy: { id: "asc" },
+      take: 500,
+    });
+    if (rows.length === 0) return replayed;
+    after = rows[rows.length - 1].id;
+    // One update per distinct attempt count (a handful), each guarded like a single replay.
+    const byCount = new Map<number, string[]>();
+    for (const row of rows) byCount.set(row.attemptCount, [...(byCount.get(row.attemptCount) ?? []), row.id]);
+    for (const [attemptCount, ids] of byCount) {
+      const { count } = await db.delivery.updateMany({
+        where: { id: { in: ids }, shopId: filter.shopId, status: "failed", attemptCount },
+        data: replayData(attemptCount, now),
+      });
+      replayed += count;
+      // A row that changed meanwhile gets a job that finds nothing to do.
+      for (const id of ids) await enqueueDelivery(queue, id, { attempt: attemptCount + 1 });
+    }
+  }
+}
+
+function replayData(attemptCount: number, now: Date): Prisma.DeliveryUpdateManyMutationInput {
+  return {
+    status: "pending",
+    nextAttemptAt: now,
+    attemptsBeforeReplay: attemptCount,
+    lockedUntil: null,
+    deliveredAt: null,
+    lastError: null,
+  };
+}
+
+/**
+ * Cancels everything still waiting for an endpoint; called by disconnect, ideally inside the same
+ * transaction that marks the endpoint disconnected. A worker checks the row again after claiming it and
+ * sends nothing once this has committed.
+ */
+export async function cancelPendingForEndpoint(db: Pick<Prisma.TransactionClient, "delivery">, endpointId: string): Promise<number> {
+  const { count } = await db.delivery.updateMany({
+    where: { endpointId, status: { in: WAITING } },
+    data: { status: "cancelled", lockedUntil: null, lastError: "Cancelled: the endpoint was disconnected." },
+  });
+  return count;
+}
+

@@ -1,0 +1,99 @@
+import { Worker } from "bullmq";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import type { Db } from "../lib/db.server";
+import type { KeyRing } from "../lib/secret-box.server";
+import { systemClock, type Clock } from "./clock";
+import { processDelivery, type ProcessOutcome, type SendWebhook } from "./process-delivery.server";
+import {
+  createDeliveryQueue,
+  DELIVERY_QUEUE_NAME,
+  DELIVERY_QUEUE_PREFIX,
+  enqueueDelivery,
+  type DeliveryJobData,
+  type DeliveryQueue,
+} from "./queue.server";
+
+export interface DeliveryWorkerOptions {
+  db: Db;
+  /** A connection made with `maxRetriesPerRequest: null` (see createRedisConnection(url, "worker")). */
+  connection: Redis;
+  send: SendWebhook;
+  keyRing: KeyRing;
+  logger: Logger;
+  clock?: Clock;
+  /** Attempts in flight at once in this process. */
+  concurrency?: number;
+  queueName?: string;
+  prefix?: string;
+  /**
+   * How long one attempt may hold a delivery before another worker may take it over. Must exceed the
+   * sender's whole per-attempt deadline, or a slow but live attempt could be sent twice.
+   */
+  leaseMs?: number;
+  random?: () => number;
+}
+
+export interface DeliveryWorker {
+  worker: Worker<DeliveryJobData, ProcessOutcome>;
+  /** The queue this worker reads, also used to schedule later attempts. */
+  queue: DeliveryQueue;
+  /** Stops taking jobs and waits for the attempts in flight to be recorded. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_LEASE_MS = 2 * 60_000;
+
+/**
+ * The BullMQ worker that sends webhooks. Each job only names a delivery; `processDelivery` decides from
+ * the database whether and what to send, so BullMQ's own retries stay off and any number of these
+ * workers, in any number of processes, can share one Redis and one database.
+ */
+export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWorker {
+  const queueName = options.queueName ?? DELIVERY_QUEUE_NAME;
+  const prefix = options.prefix ?? DELIVERY_QUEUE_PREFIX;
+  const queue = createDeliveryQueue(options.connection, { name: queueName, prefix });
+  const logger = options.logger;
+  const deps = {
+    db: options.db,
+    send: options.send,
+    keyRing: options.keyRing,
+    clock: options.clock ?? systemClock,
+    logger,
+    leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,
+    random: options.random,
+    scheduleAttempt: (deliveryId: string, attempt: number, delayMs: number) => enqueueDelivery(queue, deliveryId, { attempt, delayMs }),
+  };
+
+  const worker = new Worker<DeliveryJobData, ProcessOutcome>(
+    queueName,
+    async (job) => processDelivery(deps, job.data.deliveryId),
+    {
+      connection: options.connection,
+      prefix,
+      concurrency: options.concurrency ?? 10,
+      // BullMQ's job lock is renewed while the processor runs; it only has to outlive a renewal hiccup.
+      // A job whose worker died is caught by the database lease and the reconciler, not by stall retries.
+      lockDuration: 60_000,
+      maxStalledCount: 1,
+    },
+  );
+  worker.on("failed", (job, error) => {
+    logger.error({ deliveryId: job?.data.deliveryId, err: error }, "delivery job failed; the reconciler will pick the delivery up again");
+  });
+  worker.on("error", (error) => logger.error({ err: error }, "delivery worker error"));
+  queue.on("error", (error) => logger.error({ err: error }, "delivery queue error"));
+
+  let closing: Promise<void> | undefined;
+  return {
+    worker,
+    queue,
+    close() {
+      closing ??= (async () => {
+        await worker.close();
+        await queue.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,91 @@
+import type { Redis } from "ioredis";
+import { createLogger } from "../../app/lib/logger.server";
+import { getDb, prepareDb } from "../../app/lib/db.server";
+import { getConfig } from "../../app/lib/config.server";
+import type { Clock } from "../../app/delivery/clock";
+import { createWebhookSender } from "../../app/delivery/http-sender.server";
+import { createDeliveryQueue, type DeliveryQueue } from "../../app/delivery/queue.server";
+import { reconcileDeliveries } from "../../app/delivery/reconciler.server";
+import { createAddressPolicy } from "../../app/delivery/ssrf.server";
+import { createDeliveryWorker, type DeliveryWorker } from "../../app/delivery/worker.server";
+import { testKeyRing, testRedis, uniqueQueue } from "./delivery";
+import type { HttpsReceiver } from "./https-receiver";
+
+/**
+ * A delivery worker wired as production wires it, except for what a test must control: the sender may
+ * dial the loopback receiver (an exact-address allow-list) and trusts its test CA, deadlines are short,
+ * and the engine's clock can be a manual one. Queue names and key prefixes are this file's own.
+ */
+
+export interface HarnessOptions {
+  /** The engine's clock (due times, attempt times). The sender always signs with real time. */
+  clock?: Clock;
+  deadlineMs?: number;
+  leaseMs?: number;
+  concurrency?: number;
+  random?: () => number;
+}
+
+export interface DeliveryHarness {
+  queue: DeliveryQueue;
+  worker: DeliveryWorker;
+  redis: Redis;
+  queueName: string;
+  prefix: string;
+  /** Runs one reconciler round on the engine's clock with no grace. */
+  reconcile(): ReturnType<typeof reconcileDeliveries>;
+  /** Replaces the worker (e.g. after stopping it), same queue and settings. */
+  restartWorker(): Promise<DeliveryWorker>;
+  close(): Promise<void>;
+}
+
+export function loopbackSender(receiver: Pick<HttpsReceiver, "ca">, deadlineMs = 1_500) {
+  return createWebhookSender({
+    policy: createAddressPolicy({ allowAddresses: ["127.0.0.1", "::1"] }),
+    extraCa: receiver.ca,
+    deadlineMs,
+  });
+}
+
+export async function startHarness(label: string, receiver: Pick<HttpsReceiver, "ca">, options: HarnessOptions = {}): Promise<DeliveryHarness> {
+  const db = getDb();
+  await prepareDb(db, getConfig().DATABASE_URL);
+  const { queueName, prefix } = uniqueQueue(label);
+  const redis = testRedis("worker");
+  const queue = createDeliveryQueue(redis, { name: queueName, prefix });
+  const sender = loopbackSender(receiver, options.deadlineMs);
+  const start = () =>
+    createDeliveryWorker({
+      db,
+      connection: redis,
+      send: sender.send,
+      keyRing: testKeyRing(),
+      logger: createLogger({ level: process.env.DELIVERY_TEST_LOG ?? "silent" }),
+      clock: options.clock,
+      concurrency: options.concurrency ?? 4,
+      queueName,
+      prefix,
+      leaseMs: options.leaseMs ?? 10_000,
+      random: options.random,
+    });
+  const harness: DeliveryHarness = {
+    queue,
+    worker: start(),
+    redis,
+    queueName,
+    prefix,
+    reconcile: () => reconcileDeliveries({ db, queue, clock: options.clock, graceMs: 0 }),
+    async restartWorker() {
+      await harness.worker.close();
+      harness.worker = start();
+      return harness.worker;
+    },
+    async close() {
+      await harness.worker.close();
+      await queue.obliterate({ force: true });
+      await queue.close();
+      await redis.quit();
+    },
+  };
+  return harness;
+}
