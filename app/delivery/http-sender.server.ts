@@ -59,6 +59,7 @@ export interface WebhookSenderOptions {
 }
 
 export interface WebhookSender {
+  /** Safe to pass around detached (`const { send } = sender`): it does not use `this`. */
   send(request: WebhookRequest): Promise<AttemptResult>;
 }
 
