@@ -3,11 +3,11 @@ import { rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { afterAll } from "vitest";
+import { afterAll, inject } from "vitest";
 import { Redis } from "ioredis";
 import { migrateDatabase } from "../../app/lib/db-migrate.server";
 import { closeProducers } from "../../app/lib/queues.server";
-import { POSTGRES_ADMIN_URL, TEMPLATE_DB } from "./postgres-template";
+import { POSTGRES_ADMIN_URL } from "./postgres-template";
 
 /**
  * Runs before each test file: a database of its own (a fresh SQLite file, or a PostgreSQL clone of the
@@ -26,7 +26,7 @@ if (process.env.TEST_DB === "postgres") {
   const name = `tryon_test_${id}`;
   const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
   await admin.connect();
-  await admin.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DB}`);
+  await admin.query(`CREATE DATABASE ${name} TEMPLATE ${inject("postgresTemplate")}`);
   await admin.end();
   databaseUrl = POSTGRES_ADMIN_URL.replace(/\/[^/]*$/, `/${name}`);
   cleanup = async () => {
