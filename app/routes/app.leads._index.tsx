@@ -21,6 +21,8 @@ import { requireAdminShop } from "../lib/admin.server";
 import { getDb } from "../lib/db.server";
 import { InvalidFiltersError, parseLeadFilters } from "../leads/filters";
 import { InvalidCursorError, listLeads, listTriedProducts, type DeliverySummary } from "../leads/leads.server";
+import { integrationsSummary } from "../integrations/summary.server";
+import { IntegrationsCard, WEBHOOK_PAGE, WebhookHealthBanner } from "../integrations/ui/IntegrationsCard";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const { shop } = await requireAdminShop(request);
@@ -49,11 +51,12 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
     throw new Response("Invalid page cursor", { status: 400 });
   }
   const filtered = Boolean(filters.q || filters.product || filters.from || filters.to);
-  const [products, anyLead] = await Promise.all([
+  const [products, anyLead, integrations] = await Promise.all([
     listTriedProducts(db, shop.id),
     filtered || page.rows.length ? Promise.resolve(true) : db.lead.findFirst({ where: { shopId: shop.id }, select: { id: true } }).then(Boolean),
+    integrationsSummary(db, shop.id),
   ]);
-  return { page, products, filters, filterError, hasAnyLead: anyLead };
+  return { page, products, filters, filterError, hasAnyLead: anyLead, integrations };
 };
 
 const DELIVERY_BADGE: Record<DeliverySummary, { tone?: "success" | "critical" | "attention" | "info" | "warning"; label: string }> = {
@@ -68,7 +71,7 @@ const DELIVERY_BADGE: Record<DeliverySummary, { tone?: "success" | "critical" | 
 
 const dateFormat = new Intl.DateTimeFormat("en", { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" });
 
-function ExportButton() {
+function ExportButton({ label = "Export CSV" }: { label?: string }) {
   const fetcher = useFetcher<{ downloadUrl?: string; error?: string }>();
   const [params] = useSearchParams();
   useEffect(() => {
@@ -91,13 +94,13 @@ function ExportButton() {
       loading={fetcher.state !== "idle"}
       onClick={() => fetcher.submit(body, { method: "post", action: "/app/leads/export" })}
     >
-      Export CSV
+      {label}
     </Button>
   );
 }
 
 export default function LeadsPage() {
-  const { page, products, filters, filterError, hasAnyLead } = useLoaderData<typeof loader>();
+  const { page, products, filters, filterError, hasAnyLead, integrations } = useLoaderData<typeof loader>();
   const navigate = useNavigate();
   const navigation = useNavigation();
   const [params] = useSearchParams();
@@ -117,16 +120,19 @@ export default function LeadsPage() {
   if (!hasAnyLead) {
     return (
       <Page title="Leads">
-        <Card>
-          <EmptyState heading="No try-on leads yet" image="/empty-leads.svg">
-            <p>
-              Leads arrive from your storefront. Turn on the <b>Try-on lead capture</b> app embed in your theme editor
-              (Online Store → Themes → Customize → App embeds). After a shopper tries a product on and leaves an email
-              with consent, the lead appears here, the shopper is tagged in Shopify, and the lead is sent to your
-              connected webhook within seconds.
-            </p>
-          </EmptyState>
-        </Card>
+        <BlockStack gap="400">
+          <Card>
+            <EmptyState heading="No try-on leads yet" image="/empty-leads.svg">
+              <p>
+                Leads arrive from your storefront. Turn on the <b>Try-on lead capture</b> app embed in your theme editor
+                (Online Store → Themes → Customize → App embeds). After a shopper tries a product on and leaves an email
+                with consent, the lead appears here, the shopper is tagged in Shopify, and the lead is sent to your
+                connected webhook within seconds.
+              </p>
+            </EmptyState>
+          </Card>
+          <IntegrationsCard summary={integrations} exportAction={<ExportButton label="Download CSV" />} />
+        </BlockStack>
       </Page>
     );
   }
@@ -149,7 +155,13 @@ export default function LeadsPage() {
           {lead.tagged ? <Badge tone="success">Tagged</Badge> : <Badge>Not yet</Badge>}
         </IndexTable.Cell>
         <IndexTable.Cell>
-          <Badge tone={badge.tone}>{badge.label}</Badge>
+          {lead.delivery === "not_sent" ? (
+            <Badge tone={badge.tone}>{badge.label}</Badge>
+          ) : (
+            <Link url={`${WEBHOOK_PAGE}?lead=${encodeURIComponent(lead.id)}`} removeUnderline accessibilityLabel="Deliveries of this lead">
+              <Badge tone={badge.tone}>{badge.label}</Badge>
+            </Link>
+          )}
         </IndexTable.Cell>
       </IndexTable.Row>
     );
@@ -158,6 +170,14 @@ export default function LeadsPage() {
   return (
     <Page title="Leads" primaryAction={<ExportButton />}>
       <Layout>
+        {integrations.webhook.health === "failing" || integrations.webhook.health === "paused" ? (
+          <Layout.Section>
+            <WebhookHealthBanner summary={integrations} />
+          </Layout.Section>
+        ) : null}
+        <Layout.Section>
+          <IntegrationsCard summary={integrations} exportAction={<ExportButton label="Download CSV" />} />
+        </Layout.Section>
         {filterError ? (
           <Layout.Section>
             <Banner tone="critical" title="Filters not applied">{filterError}</Banner>

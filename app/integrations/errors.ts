@@ -1,0 +1,56 @@
+/**
+ * What can go wrong when a merchant manages their webhook, each in words the merchant can act on. Routes map
+ * these to answers: not-found errors to 404, the others to a 4xx with the message shown inline.
+ */
+
+/** The id from the form does not name an endpoint of the signed-in shop (or names a disconnected one). */
+export class IntegrationEndpointNotFoundError extends Error {
+  constructor() {
+    super("This webhook endpoint does not exist for your store.");
+    this.name = "IntegrationEndpointNotFoundError";
+  }
+}
+
+/** The id from the form does not name a delivery of the signed-in shop. */
+export class IntegrationDeliveryNotFoundError extends Error {
+  constructor() {
+    super("This delivery does not exist for your store.");
+    this.name = "IntegrationDeliveryNotFoundError";
+  }
+}
+
+/** The URL cannot be used as a webhook endpoint; `message` says why in plain words. */
+export class EndpointUrlRefusedError extends Error {
+  constructor(
+    message: string,
+    /** The product's error code (invalid_url, address_refused, dns_failure). */
+    public readonly code: string,
+  ) {
+    super(message);
+    this.name = "EndpointUrlRefusedError";
+  }
+}
+
+/** A shop has one webhook endpoint at a time; a second connect is refused rather than silently replacing it. */
+export class EndpointAlreadyConnectedError extends Error {
+  constructor() {
+    super("A webhook endpoint is already connected. Disconnect it first to connect a different URL, or rotate its signing secret.");
+    this.name = "EndpointAlreadyConnectedError";
+  }
+}
+
+/** An action that needs a particular endpoint state, asked of an endpoint in another one. */
+export class EndpointStateError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "EndpointStateError";
+  }
+}
+
+/** Replay asked of a delivery that is still on its way (pending, sending or retrying). */
+export class DeliveryNotReplayableNowError extends Error {
+  constructor(status: string) {
+    super(`This delivery is ${status}: it is already on its way and cannot be replayed now.`);
+    this.name = "DeliveryNotReplayableNowError";
+  }
+}

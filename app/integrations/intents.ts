@@ -1,0 +1,49 @@
+import { z } from "zod";
+import { MAX_OVERLAP_HOURS } from "./rotation-policy";
+
+/**
+ * Everything the webhook page's forms can ask for, as one discriminated union on `intent`. Ids are only ever
+ * looked up together with the shop from the verified session; here they are just bounded strings.
+ */
+
+const id = z.string().trim().min(1, "Missing id").max(64, "Unknown id");
+const day = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, "Choose a date (YYYY-MM-DD)")
+  .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)), "That date does not exist");
+
+export const webhookIntentSchema = z.discriminatedUnion("intent", [
+  z.object({ intent: z.literal("connect"), url: z.string().max(2048, "The URL is longer than 2048 characters") }),
+  z.object({
+    intent: z.literal("rotate"),
+    endpointId: id,
+    overlapHours: z.coerce
+      .number({ message: "Choose how long the old secret keeps working" })
+      .int()
+      .min(0)
+      .max(MAX_OVERLAP_HOURS, "The overlap is at most 7 days")
+      .default(0),
+  }),
+  z.object({ intent: z.literal("disconnect"), endpointId: id }),
+  z.object({ intent: z.literal("pause"), endpointId: id }),
+  z.object({ intent: z.literal("resume"), endpointId: id }),
+  z.object({ intent: z.literal("send_test"), endpointId: id }),
+  z.object({ intent: z.literal("replay"), deliveryId: id }),
+  z.object({ intent: z.literal("count_failed"), endpointId: id, since: day }),
+  z.object({ intent: z.literal("replay_failed"), endpointId: id, since: day }),
+]);
+
+export type WebhookIntent = z.infer<typeof webhookIntentSchema>;
+
+export class InvalidIntentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "InvalidIntentError";
+  }
+}
+
+export function parseWebhookIntent(form: FormData | URLSearchParams): WebhookIntent {
+  const parsed = webhookIntentSchema.safeParse(Object.fromEntries(form.entries()));
+  if (!parsed.success) throw new InvalidIntentError(parsed.error.issues[0]?.message ?? "That request was not understood.");
+  return parsed.data;
+}

@@ -1,0 +1,38 @@
+import type { Logger } from "pino";
+import type { Db } from "../lib/db.server";
+import { getDb } from "../lib/db.server";
+import { getLogger } from "../lib/logger.server";
+import { getProducers } from "../lib/queues.server";
+import type { KeyRing } from "../lib/secret-box.server";
+import { createWebhookSender, type WebhookSender } from "../delivery/http-sender.server";
+import type { DeliveryQueue } from "../delivery/queue.server";
+import { keyRingFromConfig } from "./key-ring.server";
+
+/**
+ * What the webhook routes run with in production: the shared database client, the delivery queue, the master
+ * keys, and the HTTPS sender with its production defaults (public addresses only, the system's trusted roots).
+ * Tests call the domain functions with their own sender (loopback allow-list, test CA) instead.
+ */
+export interface WebhookServices {
+  db: Db;
+  keyRing: KeyRing;
+  logger: Logger;
+  send: WebhookSender["send"];
+  /** Created on first use: only replays and resumes touch Redis. */
+  queue(): DeliveryQueue;
+}
+
+let sender: WebhookSender | undefined;
+
+export function getWebhookServices(): WebhookServices {
+  const logger = getLogger();
+  sender ??= createWebhookSender({ logger });
+  const current = sender;
+  return {
+    db: getDb(),
+    keyRing: keyRingFromConfig(),
+    logger,
+    send: (request) => current.send(request),
+    queue: () => getProducers().deliveryQueue,
+  };
+}

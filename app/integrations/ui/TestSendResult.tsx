@@ -1,0 +1,29 @@
+import { Banner, BlockStack, Text } from "@shopify/polaris";
+import type { TestSendResult } from "../test-send.server";
+
+/** The test webhook's outcome, in the words the delivery log also uses. */
+export function TestSendResultBanner({ result }: { result: TestSendResult }) {
+  if (result.outcome === "delivered") {
+    return (
+      <Banner tone="success" title={`Delivered in ${result.durationMs} ms`}>
+        <Text as="p">Your endpoint answered HTTP {result.statusCode}. The test is in the delivery log below.</Text>
+      </Banner>
+    );
+  }
+  if (result.outcome === "still_sending") {
+    return <Banner tone="info" title="Still sending">{result.message}</Banner>;
+  }
+  return (
+    <Banner tone="critical" title="The test webhook was not delivered">
+      <BlockStack gap="200">
+        <Text as="p">{result.message}{/[.!?]$/.test(result.message) ? "" : "."}</Text>
+        {result.statusCode ? <Text as="p" tone="subdued">HTTP status: {result.statusCode}</Text> : null}
+        {result.responseExcerpt ? (
+          <Text as="p" tone="subdued">
+            Your endpoint said: <code>{result.responseExcerpt.slice(0, 200)}</code>
+          </Text>
+        ) : null}
+      </BlockStack>
+    </Banner>
+  );
+}

@@ -1,0 +1,142 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/node";
+import { data } from "@remix-run/node";
+import { useActionData, useLoaderData } from "@remix-run/react";
+import { BlockStack, Layout, Page } from "@shopify/polaris";
+import { requireAdminShop } from "../lib/admin.server";
+import { InvalidDeliveryFiltersError, parseDeliveryLogFilters, type DeliveryLogFilters } from "../integrations/delivery-log-filters";
+import { listDeliveries } from "../integrations/delivery-log.server";
+import { connectEndpoint, findLiveEndpoint } from "../integrations/endpoints.server";
+import { disconnectEndpoint, pauseEndpoint, resumeEndpoint, rotateSigningSecret } from "../integrations/endpoint-lifecycle.server";
+import {
+  DeliveryNotReplayableNowError,
+  EndpointAlreadyConnectedError,
+  EndpointStateError,
+  EndpointUrlRefusedError,
+  IntegrationDeliveryNotFoundError,
+  IntegrationEndpointNotFoundError,
+} from "../integrations/errors";
+import { InvalidIntentError, parseWebhookIntent } from "../integrations/intents";
+import { RECEIVER_GUIDE } from "../integrations/receiver-guide.server";
+import { countFailedDeliveriesSince, replayFailedDeliveriesSince, replayOneDelivery } from "../integrations/replay.server";
+import { getWebhookServices } from "../integrations/services.server";
+import { sendTestWebhook } from "../integrations/test-send.server";
+import type { WebhookActionData } from "../integrations/ui/action-data";
+import { ConnectCard } from "../integrations/ui/ConnectCard";
+import { DeliveryLog } from "../integrations/ui/DeliveryLog";
+import { EndpointCard } from "../integrations/ui/EndpointCard";
+import { ReceiverHelp } from "../integrations/ui/ReceiverHelp";
+import { SecretReveal } from "../integrations/ui/SecretReveal";
+
+/** The webhook's Manage page: connect, test, rotate, pause, disconnect, and the delivery log with replays. */
+
+export const loader = async ({ request }: LoaderFunctionArgs) => {
+  const { shop } = await requireAdminShop(request);
+  const { db } = getWebhookServices();
+  const url = new URL(request.url);
+  let filters: DeliveryLogFilters = {};
+  let filterError: string | null = null;
+  try {
+    filters = parseDeliveryLogFilters(url.searchParams);
+  } catch (error) {
+    if (!(error instanceof InvalidDeliveryFiltersError)) throw error;
+    filterError = error.message;
+  }
+  const endpoint = await findLiveEndpoint(db, shop.id);
+  // One endpoint's log while one is connected; a lead's deliveries, or the shop's history, otherwise.
+  const log = await listDeliveries({
+    db,
+    shopId: shop.id,
+    endpointId: endpoint && !filters.lead ? endpoint.id : undefined,
+    filters,
+    after: url.searchParams.get("after"),
+  });
+  return { shopDomain: shop.domain, endpoint, log, filters, filterError, guide: RECEIVER_GUIDE };
+};
+
+export const action = async ({ request }: ActionFunctionArgs) => {
+  const { shop } = await requireAdminShop(request);
+  const services = getWebhookServices();
+  const { db } = services;
+  let intent;
+  try {
+    intent = parseWebhookIntent(await request.formData());
+  } catch (error) {
+    if (error instanceof InvalidIntentError) return data<WebhookActionData>({ intent: "invalid", error: error.message }, { status: 400 });
+    throw error;
+  }
+  try {
+    switch (intent.intent) {
+      case "connect": {
+        const { endpoint, secret } = await connectEndpoint({ db, shop, url: intent.url, ring: services.keyRing });
+        // The only answer that ever carries the secret: not cached anywhere on the way back.
+        return data<WebhookActionData>({ intent: "connect", endpointId: endpoint.id, secret }, { headers: { "Cache-Control": "no-store" } });
+      }
+      case "rotate": {
+        const { endpoint, secret } = await rotateSigningSecret({
+          db, shop, endpointId: intent.endpointId, ring: services.keyRing, overlapHours: intent.overlapHours,
+        });
+        return data<WebhookActionData>(
+          { intent: "rotate", endpointId: endpoint.id, secret, previousSecretUntil: endpoint.previousSecretUntil },
+          { headers: { "Cache-Control": "no-store" } },
+        );
+      }
+      case "disconnect": {
+        const { cancelled } = await disconnectEndpoint({ db, shop, endpointId: intent.endpointId });
+        return data<WebhookActionData>({ intent: "disconnect", cancelled });
+      }
+      case "pause":
+        await pauseEndpoint({ db, shop, endpointId: intent.endpointId });
+        return data<WebhookActionData>({ intent: "pause" });
+      case "resume": {
+        const { woken } = await resumeEndpoint({ db, shop, endpointId: intent.endpointId, queue: services.queue() });
+        return data<WebhookActionData>({ intent: "resume", woken });
+      }
+      case "send_test": {
+        const result = await sendTestWebhook(services, { shop, endpointId: intent.endpointId });
+        return data<WebhookActionData>({ intent: "send_test", result });
+      }
+      case "replay": {
+        const { deliveryId } = await replayOneDelivery({ db, queue: services.queue(), shopId: shop.id, deliveryId: intent.deliveryId });
+        return data<WebhookActionData>({ intent: "replay", deliveryId });
+      }
+      case "count_failed": {
+        const count = await countFailedDeliveriesSince({ db, shopId: shop.id, endpointId: intent.endpointId, since: intent.since });
+        return data<WebhookActionData>({ intent: "count_failed", count, since: intent.since });
+      }
+      case "replay_failed": {
+        const replayed = await replayFailedDeliveriesSince({
+          db, queue: services.queue(), shopId: shop.id, endpointId: intent.endpointId, since: intent.since,
+        });
+        return data<WebhookActionData>({ intent: "replay_failed", replayed, since: intent.since });
+      }
+    }
+  } catch (error) {
+    if (error instanceof IntegrationEndpointNotFoundError || error instanceof IntegrationDeliveryNotFoundError) {
+      throw new Response(error.message, { status: 404 });
+    }
+    if (error instanceof EndpointUrlRefusedError) return data<WebhookActionData>({ intent: intent.intent, error: error.message }, { status: 422 });
+    if (error instanceof EndpointAlreadyConnectedError || error instanceof EndpointStateError || error instanceof DeliveryNotReplayableNowError) {
+      return data<WebhookActionData>({ intent: intent.intent, error: error.message }, { status: 409 });
+    }
+    throw error;
+  }
+};
+
+export default function WebhookPage() {
+  const { endpoint, log, filters, filterError, guide, shopDomain } = useLoaderData<typeof loader>();
+  const actionData = useActionData<typeof action>() as WebhookActionData | undefined;
+  return (
+    <Page title="Webhook" backAction={{ content: "Leads", url: "/app/leads" }}>
+      <Layout>
+        <Layout.Section>
+          <BlockStack gap="400">
+            <SecretReveal actionData={actionData} />
+            {endpoint ? <EndpointCard endpoint={endpoint} actionData={actionData} /> : <ConnectCard actionData={actionData} />}
+            <DeliveryLog log={log} filters={filters} filterError={filterError} endpoint={endpoint} />
+            <ReceiverHelp guide={guide} shopDomain={shopDomain} />
+          </BlockStack>
+        </Layout.Section>
+      </Layout>
+    </Page>
+  );
+}
