@@ -4,6 +4,7 @@ import { RemixServer } from "@remix-run/react";
 import { createReadableStreamFromReadable, type EntryContext } from "@remix-run/node";
 import { isbot } from "isbot";
 import { addDocumentResponseHeaders } from "./shopify.server";
+export { startInProcessWorker, runWorkerProcess } from "./delivery/runtime.server";
 
 
 export const streamTimeout = 5000;

@@ -1,0 +1,54 @@
+import { spawn } from "node:child_process";
+
+/**
+ * Runs a TypeScript test-support script in a child process through `npx tsx`, with the test's environment
+ * (database, Redis, keys). The script prints `ready <pid>` with its own pid: `npx` and `tsx` each put a
+ * launcher process in front of it, and a SIGKILL must reach the process doing the work.
+ */
+export interface TsxChild {
+  /** The script's own process. */
+  pid: number;
+  /** Resolves when the launcher exits, with its exit code (which mirrors the script's). */
+  exited: Promise<number | null>;
+  /** Output so far, for failure messages. */
+  stderr(): string;
+  /** SIGKILLs the script and its launcher, by their ids; quiet if they are gone already. */
+  kill(): void;
+}
+
+export async function startTsxChild(script: string, args: unknown, timeoutMs = 20_000): Promise<TsxChild> {
+  const launcher = spawn("npx", ["tsx", script, JSON.stringify(args)], { env: process.env, stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  launcher.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => launcher.once("exit", (code) => resolve(code)));
+  const pid = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${script} did not start: ${stderr.slice(-2000)}`)), timeoutMs);
+    let stdout = "";
+    launcher.stdout?.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const match = /ready (\d+)/.exec(stdout);
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    });
+    launcher.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${script} exited early (${code}): ${stderr.slice(-2000)}`));
+    });
+  });
+  return {
+    pid,
+    exited,
+    stderr: () => stderr,
+    kill() {
+      for (const target of [pid, launcher.pid]) {
+        try {
+          if (target) process.kill(target, "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+    },
+  };
+}
