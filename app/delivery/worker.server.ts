@@ -44,6 +44,13 @@ export interface DeliveryWorker {
 
 export const DEFAULT_LEASE_MS = 2 * 60_000;
 
+export class DeliveryJobError extends Error {
+  constructor() {
+    super("delivery processing failed (details in the worker log)");
+    this.name = "DeliveryJobError";
+  }
+}
+
 /**
  * The BullMQ worker that sends webhooks. Each job only names a delivery; `processDelivery` decides from
  * the database whether and what to send, so BullMQ's own retries stay off and any number of these
@@ -67,7 +74,16 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
 
   const worker = new Worker<DeliveryJobData, ProcessOutcome>(
     queueName,
-    async (job) => processDelivery(deps, job.data.deliveryId),
+    async (job) => {
+      try {
+        return await processDelivery(deps, job.data.deliveryId);
+      } catch (error) {
+        // BullMQ stores a failed job's error text in Redis, and a database error can quote row values.
+        // The details go to the redacting log; Redis gets a fixed sentence.
+        logger.error({ deliveryId: job.data.deliveryId, err: error }, "delivery job failed; the reconciler will pick the delivery up again");
+        throw new DeliveryJobError();
+      }
+    },
     {
       connection: options.connection,
       prefix,
@@ -78,9 +94,6 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
       maxStalledCount: 1,
     },
   );
-  worker.on("failed", (job, error) => {
-    logger.error({ deliveryId: job?.data.deliveryId, err: error }, "delivery job failed; the reconciler will pick the delivery up again");
-  });
   worker.on("error", (error) => logger.error({ err: error }, "delivery worker error"));
   queue.on("error", (error) => logger.error({ err: error }, "delivery queue error"));
 

@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDelivery, recordLeadWithDeliveries } from "../../app/delivery/outbox.server";
 import { createDeliveryQueue, deliveryJobId, enqueueDeliveries, type DeliveryQueue } from "../../app/delivery/queue.server";
-import { getConfig } from "../../app/lib/config.server";
 import { getDb } from "../../app/lib/db.server";
 import { ensureShop } from "../../app/shops/shops.server";
-import { addEndpoint, createShopWithEndpoint, dumpKeysUnder, sampleLead, testRedis, uniqueQueue, type TestEndpoint } from "../support/delivery";
+import { addEndpoint, createShopWithEndpoint, dumpKeysUnder, failInserts, sampleLead, testRedis, uniqueQueue, type TestEndpoint } from "../support/delivery";
 
 const db = getDb();
 const { queueName, prefix } = uniqueQueue("outbox");
@@ -13,20 +12,6 @@ let queue: DeliveryQueue;
 let endpoint: TestEndpoint;
 let second: TestEndpoint;
 let paused: TestEndpoint;
-
-/** Makes every insert into "Delivery" fail inside the database, as a crash or constraint failure would. */
-async function breakDeliveryInserts(): Promise<() => Promise<void>> {
-  if (getConfig().databaseProvider === "sqlite") {
-    await db.$executeRawUnsafe(`CREATE TRIGGER fail_delivery_insert BEFORE INSERT ON "Delivery" BEGIN SELECT RAISE(ABORT, 'forced failure'); END`);
-    return async () => void (await db.$executeRawUnsafe(`DROP TRIGGER fail_delivery_insert`));
-  }
-  await db.$executeRawUnsafe(`CREATE FUNCTION fail_delivery_insert() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'forced failure'; END $$ LANGUAGE plpgsql`);
-  await db.$executeRawUnsafe(`CREATE TRIGGER fail_delivery_insert BEFORE INSERT ON "Delivery" FOR EACH ROW EXECUTE FUNCTION fail_delivery_insert()`);
-  return async () => {
-    await db.$executeRawUnsafe(`DROP TRIGGER fail_delivery_insert ON "Delivery"`);
-    await db.$executeRawUnsafe(`DROP FUNCTION fail_delivery_insert()`);
-  };
-}
 
 describe("transactional outbox", () => {
   beforeAll(async () => {
@@ -61,7 +46,7 @@ describe("transactional outbox", () => {
 
   it("writes neither the lead nor any delivery when the transaction fails part-way", async () => {
     const before = { leads: await db.lead.count(), deliveries: await db.delivery.count() };
-    const restore = await breakDeliveryInserts();
+    const restore = await failInserts("Delivery", "forced failure");
     try {
       await expect(recordLeadWithDeliveries(db, sampleLead(endpoint, { email: "rollback@example.org" }))).rejects.toThrow();
     } finally {

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { recordLeadWithDeliveries } from "../../app/delivery/outbox.server";
-import { enqueueDeliveries } from "../../app/delivery/queue.server";
+import { deliveryJobId, enqueueDeliveries } from "../../app/delivery/queue.server";
 import { reconcileDeliveries, startReconcilerLoop } from "../../app/delivery/reconciler.server";
 import { createLogger } from "../../app/lib/logger.server";
 import { getDb } from "../../app/lib/db.server";
-import { createShopWithEndpoint, deleteKeysUnder, ManualClock, sampleLead, waitFor, type TestEndpoint } from "../support/delivery";
+import { createShopWithEndpoint, deleteKeysUnder, dumpKeysUnder, failInserts, ManualClock, sampleLead, waitFor, type TestEndpoint } from "../support/delivery";
 import { startTsxChild } from "../support/child-process";
 import { startHarness, type DeliveryHarness } from "../support/delivery-harness";
 import { respond, startHttpsReceiver, type HttpsReceiver } from "../support/https-receiver";
@@ -97,6 +97,34 @@ describe("recovery: nothing is lost when the process, Redis or a worker goes awa
     await waitForStatus([...retrying, ...waiting], "delivered");
     for (const id of retrying) expect(requestsFor(id)).toHaveLength(2);
     for (const id of waiting) expect(requestsFor(id)).toHaveLength(1);
+  });
+
+  it("survives a database error while recording an attempt: no detail reaches Redis, and the delivery is taken over after its lease", async () => {
+    clock.set(new Date());
+    const restore = await failInserts("DeliveryAttempt", "cannot store attempt for leak.person@example.org");
+    let id: string;
+    try {
+      [id] = await captureWithoutEnqueue(1);
+      await enqueueDeliveries(harness.queue, [id]);
+      const job = await waitFor(async () => {
+        const j = await harness.queue.getJob(deliveryJobId(id, 1));
+        return j && (await j.isFailed()) ? j : undefined;
+      }, 10_000, "the job to fail");
+      expect(job.failedReason).not.toMatch(/leak|example\.org/);
+      expect(await dumpKeysUnder(harness.redis, harness.prefix)).not.toContain("leak.person");
+    } finally {
+      await restore();
+    }
+    // The receiver got the lead but the database could not say so: the row still holds the lease.
+    const held = await db.delivery.findUniqueOrThrow({ where: { id } });
+    expect(held.status).toBe("delivering");
+    expect(requestsFor(id)).toHaveLength(1);
+
+    clock.set(new Date(held.lockedUntil!.getTime() + 1000));
+    expect((await harness.reconcile()).stuck).toBe(1);
+    await waitForStatus([id], "delivered");
+    // Sent again under the same id: receivers dedupe on it.
+    expect(new Set(requestsFor(id).map((r) => r.headers["webhook-id"]))).toEqual(new Set([id]));
   });
 
   it("finishes a delivery whose worker process was killed mid-request: sent again under the same id, the lost attempt visible", async () => {

@@ -134,3 +134,23 @@ export async function waitFor<T>(check: () => Promise<T | undefined | null | fal
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/**
+ * Makes every insert into `table` fail inside the database with `message`, as a crash or a constraint
+ * would; returns the function that restores it. A trigger, so production code needs no hook for it.
+ */
+export async function failInserts(table: "Delivery" | "DeliveryAttempt", message: string): Promise<() => Promise<void>> {
+  const db = getDb();
+  const name = `fail_${table.toLowerCase()}_insert`;
+  const quoted = message.replace(/'/g, "''");
+  if (getConfig().databaseProvider === "sqlite") {
+    await db.$executeRawUnsafe(`CREATE TRIGGER ${name} BEFORE INSERT ON "${table}" BEGIN SELECT RAISE(ABORT, '${quoted}'); END`);
+    return async () => void (await db.$executeRawUnsafe(`DROP TRIGGER ${name}`));
+  }
+  await db.$executeRawUnsafe(`CREATE FUNCTION ${name}() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION '${quoted}'; END $$ LANGUAGE plpgsql`);
+  await db.$executeRawUnsafe(`CREATE TRIGGER ${name} BEFORE INSERT ON "${table}" FOR EACH ROW EXECUTE FUNCTION ${name}()`);
+  return async () => {
+    await db.$executeRawUnsafe(`DROP TRIGGER ${name} ON "${table}"`);
+    await db.$executeRawUnsafe(`DROP FUNCTION ${name}()`);
+  };
+}
