@@ -3,19 +3,26 @@ import { DELIVERY_STATUSES, type DeliveryStatus } from "../delivery/types";
 
 /** Filters of the delivery log, read from the Manage page's query string. Dates are UTC days. */
 
-const day = z
+/** A calendar day that exists (2026-02-30 does not, though Date.parse accepts it). */
+export function isRealDay(day: string): boolean {
+  const at = Date.parse(`${day}T00:00:00Z`);
+  return !Number.isNaN(at) && new Date(at).toISOString().slice(0, 10) === day;
+}
+
+export const utcDaySchema = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, "Dates are YYYY-MM-DD")
-  .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)), "That date does not exist")
-  .optional()
-  .or(z.literal("").transform(() => undefined));
+  .refine(isRealDay, "That date does not exist");
+
+/** Empty form fields mean "no filter". */
+const blankAsUndefined = (value: unknown) => (value === "" || value === null ? undefined : value);
 
 export const deliveryLogFiltersSchema = z
   .object({
-    status: z.enum(DELIVERY_STATUSES, { message: "Unknown delivery status" }).optional().or(z.literal("").transform(() => undefined)),
-    from: day,
-    to: day,
-    lead: z.string().trim().max(64, "Unknown lead").optional().transform((s) => (s ? s : undefined)),
+    status: z.preprocess(blankAsUndefined, z.enum(DELIVERY_STATUSES, { message: "Unknown delivery status" }).optional()),
+    from: z.preprocess(blankAsUndefined, utcDaySchema.optional()),
+    to: z.preprocess(blankAsUndefined, utcDaySchema.optional()),
+    lead: z.preprocess(blankAsUndefined, z.string().trim().max(64, "Unknown lead").optional()),
   })
   .refine((f) => !(f.from && f.to && f.from > f.to), "The start date is after the end date");
 

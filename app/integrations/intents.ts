@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { utcDaySchema } from "./delivery-log-filters";
 import { MAX_OVERLAP_HOURS } from "./rotation-policy";
 
 /**
@@ -7,10 +8,7 @@ import { MAX_OVERLAP_HOURS } from "./rotation-policy";
  */
 
 const id = z.string().trim().min(1, "Missing id").max(64, "Unknown id");
-const day = z
-  .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, "Choose a date (YYYY-MM-DD)")
-  .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)), "That date does not exist");
+const day = utcDaySchema;
 
 export const webhookIntentSchema = z.discriminatedUnion("intent", [
   z.object({ intent: z.literal("connect"), url: z.string().max(2048, "The URL is longer than 2048 characters") }),

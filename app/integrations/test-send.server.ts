@@ -84,6 +84,10 @@ async function resultOf(db: Db, deliveryId: string, outcome: ProcessOutcome): Pr
     return { outcome: "delivered", deliveryId, durationMs: last.durationMs, statusCode: last.statusCode ?? 200 };
   }
   if (last && (outcome === "failed" || outcome === "retrying" || outcome === "endpoint_paused")) {
+    if (outcome === "endpoint_paused") {
+      // A 410 pauses the endpoint and leaves lead deliveries waiting for it; a test is tried once, so it fails.
+      await db.delivery.updateMany({ where: { id: deliveryId, status: "retrying" }, data: { status: "failed" } });
+    }
     return {
       outcome: "failed",
       deliveryId,
