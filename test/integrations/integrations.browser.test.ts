@@ -1,0 +1,185 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { BrowserContext, Page } from "playwright-core";
+import { getDb } from "../../app/lib/db.server";
+import { sendTestWebhook } from "../../app/integrations/test-send.server";
+import { startAppServer, type AppServer } from "../support/app-server";
+import { provideSessionTokens } from "../support/app-bridge-stand-in";
+import { startHttpsReceiver, type HttpsReceiver } from "../support/https-receiver";
+import { seedLeads } from "../support/leads";
+import { installShop, sessionToken } from "../support/shopify";
+import { artifactPath, launchBrowser, type TestBrowser } from "../browser/browser";
+import { captureLogger, testSendDeps } from "./helpers";
+
+const SHOP = "integrations-browser.myshopify.com";
+const WEBHOOK_PAGE = "/app/leads/integrations/webhook";
+const PUBLIC_URL = "https://93.184.215.14/webhooks/tryon";
+const db = getDb();
+
+/** What the Shopify admin puts in the iframe URL when it opens the app. */
+function embeddedPath(idToken: string, path: string) {
+  const params = new URLSearchParams({
+    embedded: "1",
+    shop: SHOP,
+    host: Buffer.from("admin.shopify.com/store/integrations-browser").toString("base64").replace(/=+$/, ""),
+    id_token: idToken,
+  });
+  return `${path}?${params}`;
+}
+
+/** A full-page screenshot with the viewport grown to the page, so nothing sticky floats over the middle. */
+async function screenshot(page: Page, name: string) {
+  const viewport = page.viewportSize()!;
+  const height = await page.evaluate(() => document.documentElement.scrollHeight);
+  await page.setViewportSize({ width: viewport.width, height: Math.max(viewport.height, height) });
+  await page.screenshot({ path: artifactPath(name), fullPage: true });
+  await page.setViewportSize(viewport);
+}
+
+describe("the webhook integration in a real browser", () => {
+  let server: AppServer;
+  let tb: TestBrowser;
+  let context: BrowserContext;
+  let page: Page;
+  let receiver: HttpsReceiver;
+  let shop: { id: string; domain: string };
+  const secrets: string[] = [];
+  /** Every same-origin answer the page received, to find where a secret travelled. */
+  const answers: { method: string; url: string; body: string }[] = [];
+
+  const open = async (path: string) => {
+    const response = await page.goto(server.url + embeddedPath(await sessionToken(SHOP), path));
+    expect(response?.status()).toBe(200);
+  };
+  const endpointRow = () => db.webhookEndpoint.findFirstOrThrow({ where: { shopId: shop.id, state: { not: "disconnected" } } });
+
+  beforeAll(async () => {
+    shop = await installShop(SHOP);
+    await seedLeads(shop.id, [{ email: "first.shopper@example.com" }, { email: "second.shopper@example.com" }]);
+    receiver = await startHttpsReceiver();
+    [server, tb] = await Promise.all([startAppServer(), launchBrowser()]);
+    context = await tb.newContext();
+    await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: server.url });
+    page = await context.newPage();
+    await provideSessionTokens(page, () => sessionToken(SHOP));
+    page.on("response", async (response) => {
+      if (!response.url().startsWith(server.url)) return;
+      const body = await response.text().catch(() => "");
+      answers.push({ method: response.request().method(), url: response.url(), body });
+    });
+  });
+
+  afterAll(async () => {
+    await tb?.close();
+    await server?.close();
+    await receiver?.close();
+  });
+
+  it("shows the Integrations table in the Leads tab with the webhook not connected", async () => {
+    await open("/app/leads");
+    await page.getByRole("heading", { name: "Integrations" }).waitFor();
+    const table = page.locator(".Polaris-DataTable");
+    await expect.poll(() => table.innerText()).toMatch(/Webhook\s+Not connected[\s\S]*Connect[\s\S]*CSV export[\s\S]*Available[\s\S]*Download CSV/);
+    await screenshot(page, "integrations-not-connected.png");
+  }, 90_000);
+
+  it("connects: refuses a private URL in plain words, then shows the secret once with a copy button", async () => {
+    await page.locator(".Polaris-DataTable").getByText("Connect", { exact: true }).click();
+    await page.waitForURL(new RegExp(WEBHOOK_PAGE));
+    await page.getByRole("heading", { name: "Connect a webhook" }).waitFor();
+
+    await page.getByLabel("Endpoint URL").fill("https://127.0.0.1/hook");
+    await page.getByRole("button", { name: "Connect" }).click();
+    await page.getByText("The address 127.0.0.1 is a loopback address (this machine); webhooks only go to public internet addresses").waitFor();
+    await screenshot(page, "webhook-connect-refused.png");
+
+    await page.getByLabel("Endpoint URL").fill(PUBLIC_URL);
+    await page.getByRole("button", { name: "Connect" }).click();
+    await page.getByText("Copy your signing secret now. It will not be shown again.").waitFor();
+    const secret = (await page.getByTestId("signing-secret").innerText()).trim();
+    expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    secrets.push(secret);
+    await page.getByRole("button", { name: "Copy secret" }).click();
+    await page.getByText("Copied to the clipboard.").waitFor();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
+    await page.getByTestId("endpoint-url").waitFor();
+    await screenshot(page, "webhook-secret-shown-once.png");
+
+    // Exactly one answer ever carried it: the connect action's. Reloading shows it nowhere.
+    expect(answers.filter((a) => a.body.includes(secret)).map((a) => a.method)).toEqual(["POST"]);
+    await open(WEBHOOK_PAGE);
+    await page.getByTestId("endpoint-url").waitFor();
+    expect(await page.content()).not.toContain(secret);
+    expect(await page.getByTestId("signing-secret").count()).toBe(0);
+    expect(answers.filter((a) => a.body.includes(secret))).toHaveLength(1);
+  });
+
+  it("sends a test webhook: the delivered test is in the log, and the page explains a refused address", async () => {
+    // The page's sender only dials public addresses; a test receiver is on loopback, so the delivered test is
+    // sent through the same attempt code from here, with the loopback allow-list and the test CA.
+    receiver.setSecrets(secrets);
+    const endpoint = await endpointRow();
+    await db.webhookEndpoint.update({ where: { id: endpoint.id }, data: { url: receiver.urlFor("/crm/tryon") } });
+    const delivered = await sendTestWebhook(testSendDeps(receiver, captureLogger().logger), { shop, endpointId: endpoint.id });
+    expect(delivered.outcome).toBe("delivered");
+    expect(receiver.requests.at(-1)?.contract.verified).toBe(true);
+
+    await open(WEBHOOK_PAGE);
+    const row = page.locator(".Polaris-Box", { hasText: `Delivery ${delivered.deliveryId}` });
+    await expect.poll(() => row.first().innerText()).toMatch(/Delivered[\s\S]*Test[\s\S]*#1[\s\S]*200[\s\S]*ms[\s\S]*Delivered/);
+    await screenshot(page, "webhook-log-delivered-test.png");
+
+    await page.getByRole("button", { name: "Send test webhook" }).click();
+    await page.getByText("The test webhook was not delivered").waitFor();
+    await page.getByText(/The address 127\.0\.0\.1 is a loopback address/).first().waitFor();
+    await expect.poll(() => page.locator(".Polaris-Badge", { hasText: "Failed" }).count()).toBeGreaterThan(0);
+    await screenshot(page, "webhook-test-refused.png");
+  });
+
+  it("warns in the Leads tab when the webhook is failing", async () => {
+    const endpoint = await endpointRow();
+    await db.webhookEndpoint.update({ where: { id: endpoint.id }, data: { consecutiveFailures: 6 } });
+    try {
+      await open("/app/leads");
+      await page.getByText("Your webhook is failing").waitFor();
+      expect(await page.locator(".Polaris-DataTable").innerText()).toMatch(/Webhook\s+(Critical\s+)?Failing/);
+      await screenshot(page, "leads-webhook-failing.png");
+    } finally {
+      await db.webhookEndpoint.update({ where: { id: endpoint.id }, data: { consecutiveFailures: 0 } });
+    }
+  });
+
+  it("rotates with a 24-hour overlap: a new secret, shown once, and either one verifies", async () => {
+    await open(WEBHOOK_PAGE);
+    await page.getByLabel("After rotating").selectOption({ label: "Keep both for 24 hours" });
+    await page.getByRole("button", { name: "Rotate signing secret" }).click();
+    await page.getByRole("button", { name: "Rotate now" }).click();
+    await page.getByText("Copy your signing secret now. It will not be shown again.").waitFor();
+    const rotated = (await page.getByTestId("signing-secret").innerText()).trim();
+    expect(rotated).toMatch(/^whsec_/);
+    expect(rotated).not.toBe(secrets[0]);
+    await page.getByText(/Rotation overlap: webhooks are signed with both/).waitFor();
+    await screenshot(page, "webhook-rotated-with-overlap.png");
+
+    const endpoint = await endpointRow();
+    for (const known of [rotated, secrets[0]]) {
+      receiver.setSecrets([known]);
+      const result = await sendTestWebhook(testSendDeps(receiver, captureLogger().logger), { shop, endpointId: endpoint.id });
+      expect(result.outcome).toBe("delivered");
+      expect(receiver.requests.at(-1)?.contract.verified && receiver.requests.at(-1)?.standard.verified).toBe(true);
+    }
+    expect(answers.filter((a) => a.body.includes(rotated))).toHaveLength(1);
+  });
+
+  it("disconnects at once and shows the webhook as not connected", async () => {
+    await page.getByRole("button", { name: "Disconnect", exact: true }).click();
+    await page.getByRole("button", { name: "Disconnect now" }).click();
+    await page.getByText("Webhook disconnected").waitFor();
+    await page.getByRole("heading", { name: "Connect a webhook" }).waitFor();
+    await screenshot(page, "webhook-disconnected.png");
+    expect(await db.webhookEndpoint.count({ where: { shopId: shop.id, state: { not: "disconnected" } } })).toBe(0);
+
+    await open("/app/leads");
+    await expect.poll(() => page.locator(".Polaris-DataTable").innerText()).toMatch(/Webhook\s+Not connected/);
+    expect(tb.offMachineRequests).toEqual([]);
+  });
+});
