@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { recordLeadWithDeliveries } from "../../app/delivery/outbox.server";
-import { enqueueDeliveries } from "../../app/delivery/queue.server";
+import { deliveryJobId, enqueueDeliveries } from "../../app/delivery/queue.server";
 import { getDb } from "../../app/lib/db.server";
+import { closeProducers, getProducers } from "../../app/lib/queues.server";
 import { connectEndpoint } from "../../app/integrations/endpoints.server";
 import { resumeEndpoint } from "../../app/integrations/endpoint-lifecycle.server";
 import { FAILING_AFTER_CONSECUTIVE_FAILURES } from "../../app/integrations/health";
@@ -22,6 +23,7 @@ describe("endpoint health in the Leads tab", () => {
   let harness: DeliveryHarness;
   let shop: { id: string; domain: string };
   let endpointId: string;
+  const defaultQueueJobs: string[] = [];
 
   async function leadsSummary() {
     const data = await leadsLoader({ request: await adminRequest("/app/leads", SHOP), params: {}, context: {} });
@@ -47,6 +49,8 @@ describe("endpoint health in the Leads tab", () => {
   });
 
   afterAll(async () => {
+    for (const jobId of defaultQueueJobs) await (await getProducers().deliveryQueue.getJob(jobId))?.remove();
+    await closeProducers();
     await harness.close();
     await receiver.close();
   });
@@ -109,7 +113,12 @@ describe("endpoint health in the Leads tab", () => {
     const exhausted = (await recordLeadWithDeliveries(db, sampleLead({ shopId: shop.id, shopDomain: shop.domain }))).deliveryIds[0];
     await db.delivery.update({ where: { id: exhausted }, data: { status: "failed", attemptCount: 7, lastError: "Your endpoint answered 503 Service Unavailable" } });
 
-    await resumeEndpoint({ db, shop, endpointId, queue: harness.queue });
+    // Resumed from the page: the waiting lead is woken on the production queue; here the reconciler hands it to
+    // this file's worker, as it would after a lost job.
+    const resume = await postWebhookForm(SHOP, { intent: "resume", endpointId });
+    expect(resume).toMatchObject({ status: 200, data: { intent: "resume", woken: 1 } });
+    for (const id of waiting) defaultQueueJobs.push(deliveryJobId(id, 1));
+    await harness.reconcile();
     const today = new Date().toISOString().slice(0, 10);
     expect(await countFailedDeliveriesSince({ db, shopId: shop.id, endpointId, since: today })).toBe(1);
     expect(await replayFailedDeliveriesSince({ db, queue: harness.queue, shopId: shop.id, endpointId, since: today })).toBe(1);
