@@ -64,10 +64,13 @@ export const action = async ({ request }: ActionFunctionArgs) => {
     if (error instanceof InvalidIntentError) return data<WebhookActionData>({ intent: "invalid", error: error.message }, { status: 400 });
     throw error;
   }
+  // Who changed what, by id only: never a URL (it may carry a token), a secret or an email.
+  const audit = (fields: Record<string, unknown>) => services.logger.info({ shopId: shop.id, intent: intent.intent, ...fields }, "webhook settings changed");
   try {
     switch (intent.intent) {
       case "connect": {
         const { endpoint, secret } = await connectEndpoint({ db, shop, url: intent.url, ring: services.keyRing });
+        audit({ endpointId: endpoint.id });
         // The only answer that ever carries the secret: not cached anywhere on the way back.
         return data<WebhookActionData>({ intent: "connect", endpointId: endpoint.id, secret }, { headers: { "Cache-Control": "no-store" } });
       }
@@ -75,6 +78,7 @@ export const action = async ({ request }: ActionFunctionArgs) => {
         const { endpoint, secret } = await rotateSigningSecret({
           db, shop, endpointId: intent.endpointId, ring: services.keyRing, overlapHours: intent.overlapHours,
         });
+        audit({ endpointId: endpoint.id, overlapHours: intent.overlapHours });
         return data<WebhookActionData>(
           { intent: "rotate", endpointId: endpoint.id, secret, previousSecretUntil: endpoint.previousSecretUntil },
           { headers: { "Cache-Control": "no-store" } },
@@ -82,13 +86,16 @@ export const action = async ({ request }: ActionFunctionArgs) => {
       }
       case "disconnect": {
         const { cancelled } = await disconnectEndpoint({ db, shop, endpointId: intent.endpointId });
+        audit({ endpointId: intent.endpointId, cancelled });
         return data<WebhookActionData>({ intent: "disconnect", cancelled });
       }
       case "pause":
         await pauseEndpoint({ db, shop, endpointId: intent.endpointId });
+        audit({ endpointId: intent.endpointId });
         return data<WebhookActionData>({ intent: "pause" });
       case "resume": {
         const { woken } = await resumeEndpoint({ db, shop, endpointId: intent.endpointId, queue: services.queue() });
+        audit({ endpointId: intent.endpointId, woken });
         return data<WebhookActionData>({ intent: "resume", woken });
       }
       case "send_test": {
@@ -97,6 +104,7 @@ export const action = async ({ request }: ActionFunctionArgs) => {
       }
       case "replay": {
         const { deliveryId } = await replayOneDelivery({ db, queue: services.queue(), shopId: shop.id, deliveryId: intent.deliveryId });
+        audit({ deliveryId });
         return data<WebhookActionData>({ intent: "replay", deliveryId });
       }
       case "count_failed": {
@@ -107,6 +115,7 @@ export const action = async ({ request }: ActionFunctionArgs) => {
         const replayed = await replayFailedDeliveriesSince({
           db, queue: services.queue(), shopId: shop.id, endpointId: intent.endpointId, since: intent.since,
         });
+        audit({ endpointId: intent.endpointId, since: intent.since, replayed });
         return data<WebhookActionData>({ intent: "replay_failed", replayed, since: intent.since });
       }
     }

@@ -70,6 +70,10 @@ describe("connecting the webhook from the Leads tab", () => {
     expect(row.secretCiphertext).not.toContain(secret);
     expect(row.secretCiphertext).not.toContain(secret.slice(6));
     expect(decryptSecret(row.secretCiphertext, keyRingFromConfig(), { shopId, endpointId: row.id, purpose: "webhook-signing" })).toBe(secret);
+    const logs = logged.lines.join("");
+    expect(logs).toMatch(new RegExp(`"endpointId":"${row.id}".*webhook settings changed`));
+    expect(logs.includes(secret.slice(6, 30))).toBe(false);
+    expect(logs.includes("93.184.215.14")).toBe(false);
   });
 
   it("never returns the secret or its ciphertext from a loader", async () => {
@@ -157,6 +161,7 @@ describe("the signing secret stays out of logs and Redis", () => {
 
     const logs = logged.lines.join("");
     expect(logs).toMatch(/webhook attempt/);
+    expect(logs).toMatch(/"intent":"replay".*webhook settings changed/);
     const redisText = await dumpRedis(redis);
     expect(redisText).toContain(deliveryIds[0]);
     for (const [where, text] of [["logs", logs], ["Redis", redisText]]) {
