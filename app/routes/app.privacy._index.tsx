@@ -1,0 +1,184 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/node";
+import { data } from "@remix-run/node";
+import { useFetcher, useLoaderData } from "@remix-run/react";
+import { Badge, Banner, BlockStack, Button, Card, Checkbox, IndexTable, InlineStack, Layout, Page, Text } from "@shopify/polaris";
+import { useState } from "react";
+import { requireAdminShop } from "../lib/admin.server";
+import { getDb } from "../lib/db.server";
+import { completeDataRequest, listDataRequests } from "../compliance/data-requests.server";
+import { DataRequestNotFoundError } from "../compliance/errors";
+import { getPrivacySettings, setRedactionEvents } from "../compliance/settings.server";
+
+// Privacy: shoppers' data requests (from Shopify's customers/data_request) to download and mark done, and
+// whether erasures are announced to the connected CRM. The shop comes from the session token only.
+
+export const loader = async ({ request }: LoaderFunctionArgs) => {
+  const { shop } = await requireAdminShop(request);
+  const db = getDb();
+  const [requests, settings] = await Promise.all([listDataRequests(db, shop.id), getPrivacySettings(db, shop.id)]);
+  return {
+    open: requests.open.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() })),
+    completed: requests.completed,
+    sendRedactionEvents: settings.sendRedactionEvents,
+  };
+};
+
+export const action = async ({ request }: ActionFunctionArgs) => {
+  if (request.method !== "POST") return data({ error: "Use POST" }, { status: 405 });
+  const { shop } = await requireAdminShop(request);
+  const form = await request.formData();
+  const intent = form.get("intent");
+  const db = getDb();
+  if (intent === "complete") {
+    const requestId = form.get("requestId");
+    if (typeof requestId !== "string" || !requestId) return data({ error: "Which request?" }, { status: 422 });
+    try {
+      await completeDataRequest(db, { shopId: shop.id, requestId });
+    } catch (error) {
+      if (error instanceof DataRequestNotFoundError) return data({ error: "This request no longer exists" }, { status: 404 });
+      throw error;
+    }
+    return { ok: true };
+  }
+  if (intent === "redaction-events") {
+    const enabled = form.get("enabled");
+    if (enabled !== "true" && enabled !== "false") return data({ error: "enabled must be true or false" }, { status: 422 });
+    await setRedactionEvents(db, shop.id, enabled === "true");
+    return { ok: true };
+  }
+  return data({ error: "Unknown action" }, { status: 400 });
+};
+
+const dateFormat = new Intl.DateTimeFormat("en", { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" });
+
+function DownloadButton({ requestId }: { requestId: string }) {
+  const [state, setState] = useState<"idle" | "loading" | "failed">("idle");
+  const download = async () => {
+    setState("loading");
+    try {
+      // App Bridge adds the session token to fetches to the app's own origin.
+      const response = await fetch(`/app/privacy/${encodeURIComponent(requestId)}/download`);
+      if (!response.ok) throw new Error(String(response.status));
+      const url = URL.createObjectURL(await response.blob());
+      const anchor = document.createElement("a");
+      anchor.href = url;
+      anchor.download = `data-request-${requestId}.json`;
+      document.body.appendChild(anchor);
+      anchor.click();
+      anchor.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      setState("idle");
+    } catch {
+      setState("failed");
+    }
+  };
+  return (
+    <InlineStack gap="200" blockAlign="center">
+      <Button onClick={download} loading={state === "loading"}>Download JSON</Button>
+      {state === "failed" ? <Text as="span" tone="critical">Download failed; try again</Text> : null}
+    </InlineStack>
+  );
+}
+
+function CompleteButton({ requestId }: { requestId: string }) {
+  const fetcher = useFetcher();
+  return (
+    <Button
+      variant="plain"
+      loading={fetcher.state !== "idle"}
+      onClick={() => fetcher.submit({ intent: "complete", requestId }, { method: "post" })}
+    >
+      Mark as done
+    </Button>
+  );
+}
+
+function RedactionEventsSetting({ enabled }: { enabled: boolean }) {
+  const fetcher = useFetcher();
+  const pending = fetcher.formData?.get("enabled");
+  const checked = pending ? pending === "true" : enabled;
+  return (
+    <Checkbox
+      label="Tell my CRM when a shopper's data is erased"
+      helpText="Sends a lead_redacted event (the lead id only, no email) to your connected webhook for each erased lead, so your CRM can erase the contact too."
+      checked={checked}
+      onChange={(value) => fetcher.submit({ intent: "redaction-events", enabled: String(value) }, { method: "post" })}
+    />
+  );
+}
+
+export default function PrivacyPage() {
+  const { open, completed, sendRedactionEvents } = useLoaderData<typeof loader>();
+  const rows = open.map((r, index) => (
+    <IndexTable.Row id={r.id} key={r.id} position={index}>
+      <IndexTable.Cell>
+        <time dateTime={r.createdAt}>{dateFormat.format(new Date(r.createdAt))}</time>
+      </IndexTable.Cell>
+      <IndexTable.Cell>
+        <BlockStack gap="050">
+          <Text as="span" fontWeight="semibold">{r.customerEmail ?? "No leads held at request time"}</Text>
+          {r.customerId ? <Text as="span" tone="subdued">Shopify customer {r.customerId}</Text> : null}
+        </BlockStack>
+      </IndexTable.Cell>
+      <IndexTable.Cell>
+        {r.leads > 0 ? <Badge tone="info">{`${r.leads} ${r.leads === 1 ? "lead" : "leads"}`}</Badge> : <Badge>None held</Badge>}
+      </IndexTable.Cell>
+      <IndexTable.Cell>
+        <InlineStack gap="300" blockAlign="center">
+          <DownloadButton requestId={r.id} />
+          <CompleteButton requestId={r.id} />
+        </InlineStack>
+      </IndexTable.Cell>
+    </IndexTable.Row>
+  ));
+
+  return (
+    <Page title="Privacy" backAction={{ content: "Leads", url: "/app/leads" }}>
+      <Layout>
+        <Layout.Section>
+          <Card padding="0">
+            <BlockStack gap="200">
+              <div style={{ padding: "16px 16px 0" }}>
+                <BlockStack gap="100">
+                  <Text as="h2" variant="headingMd">Data requests</Text>
+                  <Text as="p" tone="subdued">
+                    When a customer asks your store for their data, Shopify tells the app. Download what the app holds
+                    about them (their try-on leads and where each was sent), send it to the customer, then mark the
+                    request done: the app then forgets the customer's email for that request.
+                    {completed > 0 ? ` ${completed} earlier ${completed === 1 ? "request was" : "requests were"} answered.` : ""}
+                  </Text>
+                </BlockStack>
+              </div>
+              <IndexTable
+                resourceName={{ singular: "data request", plural: "data requests" }}
+                itemCount={open.length}
+                selectable={false}
+                emptyState={
+                  <div style={{ padding: "16px" }}>
+                    <Text as="p" tone="subdued">No open data requests.</Text>
+                  </div>
+                }
+                headings={[{ title: "Received (UTC)" }, { title: "Customer" }, { title: "Held" }, { title: "Actions" }]}
+              >
+                {rows}
+              </IndexTable>
+            </BlockStack>
+          </Card>
+        </Layout.Section>
+        <Layout.Section>
+          <Card>
+            <BlockStack gap="300">
+              <Text as="h2" variant="headingMd">Erasure</Text>
+              <Banner tone="info">
+                Erasure requests from Shopify are carried out automatically: the customer's leads, their webhook
+                deliveries and delivery history are deleted from the app. When you uninstall, your data is kept for
+                48 hours in case you reinstall, then deleted.
+              </Banner>
+              <RedactionEventsSetting enabled={sendRedactionEvents} />
+            </BlockStack>
+          </Card>
+        </Layout.Section>
+      </Layout>
+    </Page>
+  );
+}
