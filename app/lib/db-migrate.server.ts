@@ -42,7 +42,9 @@ interface Runner {
 async function sqliteRunner(url: string): Promise<Runner> {
   const { createClient } = await import("@libsql/client");
   const client = createClient({ url });
-  await client.execute("PRAGMA journal_mode = WAL");
+  // Rollback journal, not WAL: libSQL's WAL mode fails with "disk I/O error" when a transaction's own
+  // connection and the main connection share the file, and hides one process's commits from another.
+  await client.execute("PRAGMA journal_mode = DELETE");
   return {
     exec: async (sql) => void (await client.execute(sql)),
     appliedNames: async () => (await client.execute('SELECT "name" FROM "_app_migrations"')).rows.map((r) => String(r.name)),

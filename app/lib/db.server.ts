@@ -28,7 +28,6 @@ export function createDb(databaseUrl: string): Db {
 export async function prepareDb(db: Db, databaseUrl: string): Promise<void> {
   if (databaseUrl.startsWith("file:")) {
     await db.$queryRawUnsafe("PRAGMA busy_timeout = 5000");
-    await db.$queryRawUnsafe("PRAGMA journal_mode = WAL");
   }
 }
 

@@ -1,20 +1,11 @@
-import { createHmac, randomBytes, randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
+import { signProxyQuery as signWith } from "./proxy-signature";
 import { TEST_API_SECRET, TEST_APP_URL } from "./setup-env";
 
-/**
- * Requests as Shopify's app proxy forwards them: the storefront path is rewritten to the app's proxy URL
- * and signed with `signature` = hex HMAC-SHA256 (app secret) of the sorted `key=value` pairs joined with
- * nothing, values of a repeated key joined by commas.
- */
 export function signProxyQuery(params: [string, string][], secret = TEST_API_SECRET): string {
-  const grouped = new Map<string, string[]>();
-  for (const [k, v] of params) grouped.set(k, [...(grouped.get(k) ?? []), v]);
-  const message = [...grouped.entries()]
-    .map(([k, values]) => `${k}=${values.join(",")}`)
-    .sort()
-    .join("");
-  return createHmac("sha256", secret).update(message).digest("hex");
+  return signWith(params, secret);
 }
+
 
 export interface ProxyRequestOptions {
   timestamp?: number;

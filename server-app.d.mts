@@ -1,0 +1,7 @@
+import type { Server } from "node:http";
+export function startHttpServer(options?: { port?: number; host?: string }): Promise<{
+  build: { entry: { module: Record<string, unknown> } };
+  server: Server;
+  port: number;
+  close(): Promise<void>;
+}>;

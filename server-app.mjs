@@ -1,0 +1,22 @@
+// The production HTTP server for the Remix build: static assets plus the request handler. Shared by
+// server.mjs (the app) and scripts/demo.ts (the end-to-end run), so both serve exactly the same app.
+import express from "express";
+import { createRequestHandler } from "@remix-run/express";
+
+export async function startHttpServer({ port, host } = {}) {
+  const build = await import("./build/server/index.js");
+  const app = express();
+  app.disable("x-powered-by");
+  app.use("/assets", express.static("build/client/assets", { immutable: true, maxAge: "1y" }));
+  app.use(express.static("build/client", { maxAge: "1h" }));
+  app.all("*", createRequestHandler({ build }));
+  const server = await new Promise((resolve, reject) => {
+    const s = app.listen(port ?? 3000, host, () => resolve(s)).on("error", reject);
+  });
+  return {
+    build,
+    server,
+    port: server.address().port,
+    close: () => new Promise((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }),
+  };
+}
