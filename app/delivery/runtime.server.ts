@@ -1,15 +1,16 @@
-import type { Redis } from "ioredis";
 import { getConfig } from "../lib/config.server";
+import { adminGraphqlFor } from "../customers/admin-graphql.server";
+import { createTaggingWorker } from "../customers/tagging.server";
 import { getDb, prepareDb } from "../lib/db.server";
 import { getLogger } from "../lib/logger.server";
 import { createWebhookSender, DEFAULT_DEADLINE_MS } from "./http-sender.server";
-import { createDeliveryQueue, createRedisConnection, type DeliveryQueue } from "./queue.server";
+import { createRedisConnection } from "./queue.server";
 import { startReconcilerLoop } from "./reconciler.server";
 import { createDeliveryWorker } from "./worker.server";
 
 /**
  * The delivery engine wired for real from the configuration: production sender (public addresses only,
- * system trust store), the worker, and the reconciler loop. It runs either inside the web process
+ * system trust store), the worker, the reconciler loop, and the after-capture tagging worker. It runs either inside the web process
  * (`startInProcessWorker`, the single-machine default) or as its own process (`npm run worker`), and any
  * number of worker processes may share one Redis and one database.
  */
@@ -22,8 +23,17 @@ const RECONCILE_GRACE_MS = 30_000;
 
 export type StopDelivery = () => Promise<void>;
 
+export class SeparateWorkerNeedsPostgresError extends Error {
+  constructor() {
+    super(
+      "Separate worker processes need PostgreSQL (DATABASE_URL=postgresql://…). With SQLite, the worker runs inside the web process: set RUN_WORKER_IN_PROCESS=true and use `npm run serve`.",
+    );
+    this.name = "SeparateWorkerNeedsPostgresError";
+  }
+}
+
 export interface DeliveryRuntimeOptions {
-  /** Default DELIVERY_QUEUE_NAME / DELIVERY_QUEUE_PREFIX; several apps may share one Redis with their own. */
+  /** Default DELIVERY_QUEUE_NAME and the configured QUEUE_PREFIX; several apps may share one Redis with their own. */
   queueName?: string;
   prefix?: string;
 }
@@ -34,6 +44,7 @@ export async function startDeliveryRuntime(options: DeliveryRuntimeOptions = {})
   const logger = getLogger().child({ component: "delivery" });
   const db = getDb();
   await prepareDb(db, config.DATABASE_URL);
+  const prefix = options.prefix ?? config.QUEUE_PREFIX;
   const connection = createRedisConnection(config.REDIS_URL, "worker");
   // ioredis reconnects by itself; without a listener its error events would end the process.
   connection.on("error", (error) => logger.warn({ err: error }, "redis connection error"));
@@ -47,8 +58,10 @@ export async function startDeliveryRuntime(options: DeliveryRuntimeOptions = {})
     concurrency: WORKER_CONCURRENCY,
     leaseMs: LEASE_MS,
     queueName: options.queueName,
-    prefix: options.prefix,
+    prefix,
   });
+  const tagging = createTaggingWorker({ db, connection, deliveryQueue: delivery.queue, graphqlFor: adminGraphqlFor, logger, prefix });
+  tagging.on("error", (error) => logger.warn({ err: error }, "tagging worker error"));
   const reconciler = startReconcilerLoop({
     db, queue: delivery.queue, logger, intervalMs: RECONCILE_INTERVAL_MS, graceMs: RECONCILE_GRACE_MS,
   });
@@ -58,6 +71,7 @@ export async function startDeliveryRuntime(options: DeliveryRuntimeOptions = {})
   return () => {
     stopping ??= (async () => {
       await reconciler.stop();
+      await tagging.close();
       // Waits for attempts in flight to be recorded; anything cut short is taken over via its lease.
       await delivery.close();
       await connection.quit().catch(() => undefined);
@@ -75,6 +89,11 @@ export async function startInProcessWorker(options: DeliveryRuntimeOptions = {})
 
 /** For `npm run worker`: runs until SIGINT or SIGTERM, then finishes the attempts in flight and exits 0. */
 export async function runWorkerProcess(options: DeliveryRuntimeOptions = {}): Promise<void> {
+  if (getConfig().databaseProvider === "sqlite") {
+    // libSQL cannot share one SQLite file safely between processes that keep it open: one process does not
+    // see the other's commits (WAL), or they time out on the file lock (rollback journal).
+    throw new SeparateWorkerNeedsPostgresError();
+  }
   const stop = await startDeliveryRuntime(options);
   let signalled = false;
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
@@ -90,25 +109,4 @@ export async function runWorkerProcess(options: DeliveryRuntimeOptions = {}): Pr
       );
     });
   }
-}
-
-declare global {
-  // One producer queue per process, kept across dev-server module reloads.
-  var __tryonDeliveryQueue: { queue: DeliveryQueue; connection: Redis } | undefined;
-}
-
-/**
- * The queue routes enqueue on, after their transaction commits. Its connection fails fast when Redis is
- * down (the rows are safe and the reconciler enqueues them), so a request never hangs on Redis.
- */
-export function getDeliveryQueue(): DeliveryQueue {
-  if (!globalThis.__tryonDeliveryQueue) {
-    const connection = createRedisConnection(getConfig().REDIS_URL, "producer");
-    // An unreachable Redis is reported where enqueue is awaited; this only keeps ioredis from crashing the process.
-    connection.on("error", () => undefined);
-    const queue = createDeliveryQueue(connection);
-    queue.on("error", () => undefined);
-    globalThis.__tryonDeliveryQueue = { connection, queue };
-  }
-  return globalThis.__tryonDeliveryQueue.queue;
 }
