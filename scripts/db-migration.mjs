@@ -1,31 +1,38 @@
 #!/usr/bin/env node
-// Writes a new migration for both databases from the difference between the committed migrations and
-// the schema: `node scripts/db-migration.mjs <name>`. Uses a scratch SQLite file and a scratch
-// PostgreSQL database as shadows, so both migration folders always describe the same models.
+// Writes a new migration for both databases: the SQL that takes the schema as of the last commit
+// (git HEAD:prisma/schema.prisma) to the schema in the working tree. `node scripts/db-migration.mjs <name>`.
+// Prisma compares two schema files here, with no shadow database (which its JavaScript schema engine
+// cannot use together with a driver adapter). Review the SQL: for SQLite, Prisma may rebuild a table
+// where an ALTER TABLE ... ADD COLUMN would do, and a rebuild can cascade-delete child rows.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync, existsSync, readdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 
 const name = process.argv[2];
 if (!name || !/^[a-z0-9_]+$/.test(name)) {
   console.error("usage: node scripts/db-migration.mjs <snake_case_name>");
   process.exit(2);
 }
+execFileSync(process.execPath, ["scripts/db-schemas.mjs"], { stdio: "inherit" });
 const stamp = new Date().toISOString().replace(/\D/g, "").slice(0, 14);
+const scratch = mkdtempSync(path.join(os.tmpdir(), "schema-"));
 for (const [provider, schema, folder] of [
   ["sqlite", "prisma/schema.prisma", "prisma/migrations"],
   ["postgresql", "prisma/postgres/schema.prisma", "prisma/postgres/migrations"],
 ]) {
-  const hasMigrations = existsSync(folder) && readdirSync(folder).some((f) => /^\d/.test(f));
-  const from = hasMigrations ? ["--from-migrations", folder] : ["--from-empty"];
-  const shadow = provider === "sqlite" ? "file:./.shadow.sqlite" : process.env.SHADOW_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
+  const before = path.join(scratch, `${provider}.prisma`);
+  writeFileSync(before, execFileSync("git", ["show", `HEAD:${schema}`], { encoding: "utf8" }));
   const sql = execFileSync(
     process.execPath,
-    ["scripts/prisma.mjs", "migrate", "diff", ...from, "--to-schema-datamodel", schema, "--script",
-      ...(hasMigrations ? ["--shadow-database-url", shadow] : [])],
-    { encoding: "utf8", env: { ...process.env, DATABASE_URL: shadow } },
+    ["scripts/prisma.mjs", "migrate", "diff", "--from-schema-datamodel", before, "--to-schema-datamodel", schema, "--script"],
+    { encoding: "utf8" },
   );
+  if (!sql.trim() || /This is an empty migration/.test(sql)) {
+    console.log(`${provider}: no change`);
+    continue;
+  }
   mkdirSync(`${folder}/${stamp}_${name}`, { recursive: true });
   writeFileSync(`${folder}/${stamp}_${name}/migration.sql`, sql);
-  writeFileSync(`${folder}/migration_lock.toml`, `# Written by Prisma's migrate tooling; do not edit.\nprovider = "${provider}"\n`);
   console.log(`wrote ${folder}/${stamp}_${name}/migration.sql`);
 }
