@@ -73,11 +73,9 @@ describe("delivery end to end (real Redis, database and HTTPS receiver)", () => 
     await enqueueDelivery(harness.queue, deliveryIds[0], { attempt: 1 });
     await enqueueDelivery(harness.queue, deliveryIds[0], { attempt: 2 });
     for (const attempt of [1, 2]) {
-      const outcome = await waitFor(async () => {
-        const job = await harness.queue.getJob(deliveryJobId(deliveryIds[0], attempt));
-        return job && (await job.isCompleted()) ? job.returnvalue : undefined;
-      }, 10_000, `job for attempt ${attempt} to finish`);
-      expect(outcome).toBe("finished");
+      const jobId = deliveryJobId(deliveryIds[0], attempt);
+      await waitFor(async () => (await harness.queue.getJobState(jobId)) === "completed", 10_000, `job for attempt ${attempt} to finish`);
+      expect((await harness.queue.getJob(jobId))?.returnvalue).toBe("finished");
     }
     expect(receiver.requests.length).toBe(before);
     expect(await db.deliveryAttempt.count({ where: { deliveryId: deliveryIds[0] } })).toBe(1);
