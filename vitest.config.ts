@@ -17,7 +17,13 @@ export default defineConfig({
     projects: [
       {
         plugins: [tsconfigPaths()],
-        test: { ...shared, name: "sqlite", include: ["test/**/*.test.ts", "test/**/*.test.tsx"], env: { TEST_DB: "sqlite" } },
+        test: {
+          ...shared,
+          name: "sqlite",
+          include: ["test/**/*.test.ts", "test/**/*.test.tsx"],
+          env: { TEST_DB: "sqlite" },
+          globalSetup: ["test/support/production-build.ts"],
+        },
       },
       {
         plugins: [tsconfigPaths()],

@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BrowserContext, Page, Request as PwRequest } from "playwright-core";
 import { getJwt } from "@shopify/shopify-api/test-helpers";
-import { startAppServer, type AppServer } from "../support/app-server";
+import { startBuiltAppServer as startAppServer, type BuiltAppServer as AppServer } from "../support/app-server";
 import { provideSessionTokens, standInRecord } from "../support/app-bridge-stand-in";
 import { installShop, sessionToken } from "../support/shopify";
 import { seedLeads, type SeedLead } from "../support/leads";

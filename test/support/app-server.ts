@@ -90,6 +90,27 @@ export async function startAppServer(options: StartAppServerOptions = {}): Promi
   };
 }
 
+/**
+ * The production build (made once per run by test/support/production-build.ts), served in-process on
+ * 127.0.0.1 exactly as `npm run serve` serves it. Shares the test file's process, environment and database
+ * client. For browser tests: no dependency bundling happens while a page loads.
+ */
+export type BuiltAppServer = Omit<AppServer, "vite">;
+
+export async function startBuiltAppServer(options: StartAppServerOptions = {}): Promise<BuiltAppServer> {
+  const { startHttpServer } = await import("../../server-app.mjs");
+  const previousCwd = process.cwd();
+  process.chdir(ROOT);
+  try {
+    const server = await startHttpServer({ port: 0, host: "127.0.0.1" });
+    const url = `http://127.0.0.1:${server.port}`;
+    if (options.appUrl === "local") process.env.SHOPIFY_APP_URL = url;
+    return { url, close: () => server.close() };
+  } finally {
+    process.chdir(previousCwd);
+  }
+}
+
 function closeHttp(server: http.Server): Promise<void> {
   return new Promise((resolve) => {
     server.close(() => resolve());
