@@ -3,13 +3,15 @@
 import express from "express";
 import { createRequestHandler } from "@remix-run/express";
 
-export async function startHttpServer({ port, host } = {}) {
+// `loadContext` is what every request's loaders and actions receive as `context` (app/lib/load-context.ts);
+// the production server passes none.
+export async function startHttpServer({ port, host, loadContext } = {}) {
   const build = await import("./build/server/index.js");
   const app = express();
   app.disable("x-powered-by");
   app.use("/assets", express.static("build/client/assets", { immutable: true, maxAge: "1y" }));
   app.use(express.static("build/client", { maxAge: "1h" }));
-  app.all("*", createRequestHandler({ build }));
+  app.all("*", createRequestHandler({ build, getLoadContext: () => ({ ...loadContext }) }));
   const server = await new Promise((resolve, reject) => {
     const s = app.listen(port ?? 3000, host, () => resolve(s)).on("error", reject);
   });

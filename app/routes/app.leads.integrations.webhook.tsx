@@ -19,6 +19,7 @@ import { InvalidIntentError, parseWebhookIntent } from "../integrations/intents"
 import { RECEIVER_GUIDE } from "../integrations/receiver-guide.server";
 import { countFailedDeliveriesSince, replayFailedDeliveriesSince, replayOneDelivery } from "../integrations/replay.server";
 import { getWebhookServices } from "../integrations/services.server";
+import { webhookTransportOf } from "../lib/load-context";
 import { sendTestWebhook } from "../integrations/test-send.server";
 import type { WebhookActionData } from "../integrations/ui/action-data";
 import { ConnectCard } from "../integrations/ui/ConnectCard";
@@ -53,9 +54,10 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
   return { shopDomain: shop.domain, endpoint, log, filters, filterError, guide: RECEIVER_GUIDE };
 };
 
-export const action = async ({ request }: ActionFunctionArgs) => {
+export const action = async ({ request, context }: ActionFunctionArgs) => {
   const { shop } = await requireAdminShop(request);
   const services = getWebhookServices();
+  const transport = webhookTransportOf(context);
   const { db } = services;
   let intent;
   try {
@@ -69,7 +71,7 @@ export const action = async ({ request }: ActionFunctionArgs) => {
   try {
     switch (intent.intent) {
       case "connect": {
-        const { endpoint, secret } = await connectEndpoint({ db, shop, url: intent.url, ring: services.keyRing });
+        const { endpoint, secret } = await connectEndpoint({ db, shop, url: intent.url, ring: services.keyRing, destination: transport.destination });
         audit({ endpointId: endpoint.id });
         // The only answer that ever carries the secret: not cached anywhere on the way back.
         return data<WebhookActionData>({ intent: "connect", endpointId: endpoint.id, secret }, { headers: { "Cache-Control": "no-store" } });
@@ -99,7 +101,7 @@ export const action = async ({ request }: ActionFunctionArgs) => {
         return data<WebhookActionData>({ intent: "resume", woken });
       }
       case "send_test": {
-        const result = await sendTestWebhook(services, { shop, endpointId: intent.endpointId });
+        const result = await sendTestWebhook({ ...services, send: transport.send ?? services.send }, { shop, endpointId: intent.endpointId });
         return data<WebhookActionData>({ intent: "send_test", result });
       }
       case "replay": {

@@ -4,7 +4,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import express from "express";
 import { createRequestHandler } from "@remix-run/express";
-import type { ServerBuild } from "@remix-run/node";
+import type { AppLoadContext, ServerBuild } from "@remix-run/node";
+import "../../app/lib/load-context";
 import { createServer as createViteServer, type ViteDevServer } from "vite";
 
 /**
@@ -97,12 +98,12 @@ export async function startAppServer(options: StartAppServerOptions = {}): Promi
  */
 export type BuiltAppServer = Omit<AppServer, "vite">;
 
-export async function startBuiltAppServer(options: StartAppServerOptions = {}): Promise<BuiltAppServer> {
+export async function startBuiltAppServer(options: StartAppServerOptions & { loadContext?: AppLoadContext } = {}): Promise<BuiltAppServer> {
   const { startHttpServer } = await import("../../server-app.mjs");
   const previousCwd = process.cwd();
   process.chdir(ROOT);
   try {
-    const server = await startHttpServer({ port: 0, host: "127.0.0.1" });
+    const server = await startHttpServer({ port: 0, host: "127.0.0.1", loadContext: options.loadContext as Record<string, unknown> | undefined });
     const url = `http://127.0.0.1:${server.port}`;
     if (options.appUrl === "local") process.env.SHOPIFY_APP_URL = url;
     return { url, close: () => server.close() };
