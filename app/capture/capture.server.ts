@@ -57,31 +57,3 @@ export async function captureLead(
   }
   return { leadId: recorded.lead.id, duplicate: recorded.duplicate };
 }
-
-export class BodyTooLargeError extends Error {
-  constructor(readonly limit: number) {
-    super(`The request body is larger than ${limit} bytes`);
-    this.name = "BodyTooLargeError";
-  }
-}
-
-/** Reads a request body as text, refusing it as soon as it passes `limit` bytes (no unbounded buffering). */
-export async function readBodyWithLimit(request: Request, limit: number): Promise<string> {
-  const declared = Number(request.headers.get("content-length") ?? "NaN");
-  if (Number.isFinite(declared) && declared > limit) throw new BodyTooLargeError(limit);
-  if (!request.body) return "";
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => undefined);
-      throw new BodyTooLargeError(limit);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}

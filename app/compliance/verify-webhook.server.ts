@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { WebhookRejectedError } from "./errors";
+import { BodyTooLargeError, readBodyWithLimit } from "../lib/read-body.server";
 
 /**
  * Verifies that a webhook request comes from Shopify, with the Shopify library's `authenticate.webhook`:
@@ -141,21 +142,10 @@ function errorName(error: unknown): string {
 
 /** The raw body, refused with 413 as soon as it passes `limit` bytes (declared or streamed). */
 async function readBody(request: Request, limit: number): Promise<Buffer> {
-  const declared = Number(request.headers.get("content-length") ?? "NaN");
-  if (Number.isFinite(declared) && declared > limit) throw new WebhookRejectedError(413, "the body is too large");
-  if (!request.body) return Buffer.alloc(0);
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => undefined);
-      throw new WebhookRejectedError(413, "the body is too large");
-    }
-    chunks.push(value);
+  try {
+    return await readBodyWithLimit(request, limit);
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) throw new WebhookRejectedError(413, "the body is too large");
+    throw error;
   }
-  return Buffer.concat(chunks);
 }

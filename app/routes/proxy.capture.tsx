@@ -6,7 +6,8 @@ import { getLogger } from "../lib/logger.server";
 import { getProducers } from "../lib/queues.server";
 import { ensureShop } from "../shops/shops.server";
 import { CaptureValidationError, MAX_CAPTURE_BODY_BYTES, parseCaptureInput } from "../capture/capture-input";
-import { BodyTooLargeError, captureLead, readBodyWithLimit } from "../capture/capture.server";
+import { captureLead } from "../capture/capture.server";
+import { BodyTooLargeError, readBodyWithLimit } from "../lib/read-body.server";
 import { clientAddress, createRateLimiter, RateLimitedError } from "../capture/rate-limit.server";
 import { enqueueTagging } from "../customers/tagging.server";
 
@@ -36,7 +37,7 @@ export const action = async ({ request }: ActionFunctionArgs) => {
 
   let input;
   try {
-    input = parseCaptureInput(await readBodyWithLimit(request, MAX_CAPTURE_BODY_BYTES));
+    input = parseCaptureInput((await readBodyWithLimit(request, MAX_CAPTURE_BODY_BYTES)).toString("utf8"));
   } catch (error) {
     if (error instanceof BodyTooLargeError) return answer(413, { error: { field: "body", message: error.message } });
     if (error instanceof CaptureValidationError) return answer(422, { error: { field: error.field, message: error.message } });

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium, type Browser, type BrowserContext } from "playwright-core";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { APP_BRIDGE_URL, serveAppBridgeStandIn } from "../support/app-bridge-stand-in";
 
 /**
@@ -77,4 +77,16 @@ export async function launchBrowser(): Promise<TestBrowser> {
       rmSync(downloadsPath, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A full-page screenshot into test-artifacts/, taken with the viewport grown to the page's height, so that
+ * sticky parts (a table's pagination bar) sit where a merchant sees them instead of over the middle.
+ */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  const viewport = page.viewportSize()!;
+  const height = await page.evaluate(() => document.documentElement.scrollHeight);
+  await page.setViewportSize({ width: viewport.width, height: Math.max(viewport.height, height) });
+  await page.screenshot({ path: artifactPath(name), fullPage: true });
+  await page.setViewportSize(viewport);
 }

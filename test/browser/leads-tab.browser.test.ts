@@ -9,7 +9,7 @@ import { seedLeads, type SeedLead } from "../support/leads";
 import { parseCsv } from "../support/csv";
 import { TEST_API_KEY } from "../support/setup-env";
 import { EXPORT_COLUMNS } from "../../app/leads/export.server";
-import { artifactPath, launchBrowser, type TestBrowser } from "./browser";
+import { launchBrowser, screenshot, type TestBrowser } from "./browser";
 
 const SHOP_A = "shop-a.myshopify.com";
 const SHOP_B = "shop-b.myshopify.com";
@@ -88,17 +88,6 @@ async function expectPolarisStyles(page: Page) {
   expect(style.card).toBe("12px");
 }
 
-/**
- * A full-page screenshot taken with the viewport grown to the page's height, so that sticky parts (the
- * table's pagination bar) sit where a merchant sees them instead of over the middle of the picture.
- */
-async function screenshot(page: Page, name: string) {
-  const viewport = page.viewportSize()!;
-  const height = await page.evaluate(() => document.documentElement.scrollHeight);
-  await page.setViewportSize({ width: viewport.width, height: Math.max(viewport.height, height) });
-  await page.screenshot({ path: artifactPath(name), fullPage: true });
-  await page.setViewportSize(viewport);
-}
 
 describe("Leads tab in a real browser", () => {
   let server: AppServer;

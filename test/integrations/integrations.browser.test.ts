@@ -7,7 +7,7 @@ import { provideSessionTokens } from "../support/app-bridge-stand-in";
 import { respond, startHttpsReceiver, type HttpsReceiver } from "../support/https-receiver";
 import { seedLeads } from "../support/leads";
 import { installShop, sessionToken } from "../support/shopify";
-import { artifactPath, launchBrowser, type TestBrowser } from "../browser/browser";
+import { launchBrowser, screenshot, type TestBrowser } from "../browser/browser";
 import { captureLogger, LOOPBACK_DESTINATION, loopbackSender, testSendDeps } from "./helpers";
 
 const SHOP = "integrations-browser.myshopify.com";
@@ -25,14 +25,6 @@ function embeddedPath(idToken: string, path: string) {
   return `${path}?${params}`;
 }
 
-/** A full-page screenshot with the viewport grown to the page, so nothing sticky floats over the middle. */
-async function screenshot(page: Page, name: string) {
-  const viewport = page.viewportSize()!;
-  const height = await page.evaluate(() => document.documentElement.scrollHeight);
-  await page.setViewportSize({ width: viewport.width, height: Math.max(viewport.height, height) });
-  await page.screenshot({ path: artifactPath(name), fullPage: true });
-  await page.setViewportSize(viewport);
-}
 
 describe("the webhook integration in a real browser", () => {
   let server: AppServer;
