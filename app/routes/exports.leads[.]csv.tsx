@@ -18,7 +18,7 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
     throw error;
   }
   const stamp = new Date().toISOString().slice(0, 10);
-  return new Response(exportLeadsCsv({ db: getDb(), shopId: claims.shopId, filters: claims.filters }), {
+  return new Response(exportLeadsCsv({ db: getDb(), shopId: claims.shopId, filters: claims.filters, signal: request.signal }), {
     headers: {
       "Content-Type": "text/csv; charset=utf-8",
       "Content-Disposition": `attachment; filename="tryon-leads-${stamp}.csv"`,
