@@ -3,10 +3,16 @@
  * request handler in front of the real `exports/leads.csv` resource route. The build holds only that
  * route (and an empty root), so the process carries nothing but what a download needs, and its memory
  * is the download's own. Started by the benchmark as a child process; reports its port over IPC.
+ *
+ * With LEADS_BENCH_SENDER=pipeline, the response body is sent with `stream.pipeline` instead of the
+ * adapter's writer: the same route and Remix handler, but writes wait for the socket to drain and a
+ * client that hangs up cancels the body stream. Used to show what that sender changes.
  */
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import express from "express";
 import { createRequestHandler } from "@remix-run/express";
-import type { ServerBuild } from "@remix-run/node";
+import { createRequestHandler as createRemixHandler, type ServerBuild } from "@remix-run/node";
 import * as csvRoute from "../app/routes/exports.leads[.]csv";
 
 const ROUTE_ID = "routes/exports.leads[.]csv";
@@ -33,7 +39,25 @@ const build = {
 
 const app = express();
 app.disable("x-powered-by");
-app.all("*", createRequestHandler({ build }));
+if (process.env.LEADS_BENCH_SENDER === "pipeline") {
+  const handle = createRemixHandler(build);
+  app.get("*", async (req, res, next) => {
+    try {
+      const controller = new AbortController();
+      res.on("close", () => controller.abort());
+      const request = new Request(new URL(req.originalUrl, `http://${req.headers.host}`), { signal: controller.signal });
+      const response = await handle(request);
+      res.status(response.status);
+      response.headers.forEach((value, key) => res.append(key, value));
+      if (response.body) await pipeline(Readable.fromWeb(response.body as import("node:stream/web").ReadableStream), res);
+      else res.end();
+    } catch (error) {
+      if (!res.headersSent) next(error);
+    }
+  });
+} else {
+  app.all("*", createRequestHandler({ build }));
+}
 
 const server = app.listen(0, "127.0.0.1", () => {
   const address = server.address();
@@ -43,6 +67,9 @@ const server = app.listen(0, "127.0.0.1", () => {
 
 process.on("message", (message: { type?: string }) => {
   if (message?.type === "memory") process.send?.({ type: "memory", usage: process.memoryUsage() });
-  if (message?.type === "stop") server.close(() => process.exit(0));
+  if (message?.type === "stop") {
+    server.closeAllConnections();
+    server.close(() => process.exit(0));
+  }
 });
 process.on("disconnect", () => process.exit(0));
