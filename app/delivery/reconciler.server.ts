@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { Db, Prisma } from "../lib/db.server";
 import { systemClock, type Clock } from "./clock";
 import { enqueueDelivery, type DeliveryQueue } from "./queue.server";
+import { forEachDeliveryBatch } from "./delivery-batches.server";
 
 /**
  * The safety net that makes "a lead is never left undelivered and invisible" hold when Redis is not
@@ -56,33 +57,15 @@ export async function reconcileDeliveries(options: ReconcileOptions): Promise<Re
   };
 
   for (const [kind, where] of [["due", due], ["stuck", stuck]] as const) {
-    await forEachRow(options.db, where, options.batchSize ?? 500, async (row) => {
-      counts[kind]++;
-      const result = await enqueueDelivery(options.queue, row.id, { attempt: row.attemptCount + 1 });
-      if (result !== "already_queued") counts.enqueued++;
+    await forEachDeliveryBatch(options.db, where, options.batchSize ?? 500, async (rows) => {
+      for (const row of rows) {
+        counts[kind]++;
+        const result = await enqueueDelivery(options.queue, row.id, { attempt: row.attemptCount + 1 });
+        if (result !== "already_queued") counts.enqueued++;
+      }
     });
   }
   return counts;
-}
-
-async function forEachRow(
-  db: Db,
-  where: Prisma.DeliveryWhereInput,
-  batchSize: number,
-  visit: (row: { id: string; attemptCount: number }) => Promise<void>,
-): Promise<void> {
-  let after: string | undefined;
-  for (;;) {
-    const rows = await db.delivery.findMany({
-      where: after ? { AND: [where, { id: { gt: after } }] } : where,
-      select: { id: true, attemptCount: true },
-      orderBy: { id: "asc" },
-      take: batchSize,
-    });
-    for (const row of rows) await visit(row);
-    if (rows.length < batchSize) return;
-    after = rows[rows.length - 1].id;
-  }
 }
 
 export interface ReconcilerLoop {

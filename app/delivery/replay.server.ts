@@ -1,6 +1,7 @@
 import type { Db, Prisma } from "../lib/db.server";
 import { systemClock, type Clock } from "./clock";
 import { DeliveryNotFoundError, DeliveryNotReplayableError } from "./errors";
+import { forEachDeliveryBatch } from "./delivery-batches.server";
 import { enqueueDelivery, type DeliveryQueue } from "./queue.server";
 import type { DeliveryStatus } from "./types";
 
@@ -66,16 +67,7 @@ export async function replayFailedSince(db: Db, queue: DeliveryQueue, filter: Fa
   const now = (filter.clock ?? systemClock).now();
   const where = failedSinceWhere(filter);
   let replayed = 0;
-  let after: string | undefined;
-  for (;;) {
-    const rows = await db.delivery.findMany({
-      where: after ? { AND: [where, { id: { gt: after } }] } : where,
-      select: { id: true, attemptCount: true },
-      orderBy: { id: "asc" },
-      take: 500,
-    });
-    if (rows.length === 0) return replayed;
-    after = rows[rows.length - 1].id;
+  await forEachDeliveryBatch(db, where, 500, async (rows) => {
     // One update per distinct attempt count (a handful), each guarded like a single replay.
     const byCount = new Map<number, string[]>();
     for (const row of rows) byCount.set(row.attemptCount, [...(byCount.get(row.attemptCount) ?? []), row.id]);
@@ -88,7 +80,8 @@ export async function replayFailedSince(db: Db, queue: DeliveryQueue, filter: Fa
       // A row that changed meanwhile gets a job that finds nothing to do.
       for (const id of ids) await enqueueDelivery(queue, id, { attempt: attemptCount + 1 });
     }
-  }
+  });
+  return replayed;
 }
 
 function replayData(attemptCount: number, now: Date): Prisma.DeliveryUpdateManyMutationInput {

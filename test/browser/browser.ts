@@ -11,6 +11,22 @@ import { APP_BRIDGE_URL, serveAppBridgeStandIn } from "../support/app-bridge-sta
  */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
+/**
+ * Headless Chromium with its background services off (this machine's closed network refuses them) and
+ * host resolution limited to loopback: even a preconnect or DNS prefetch to another host fails.
+ */
+export const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
+];
+
 export const ARTIFACTS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../test-artifacts");
 
 export function artifactPath(name: string): string {
@@ -38,18 +54,7 @@ export async function launchBrowser(): Promise<TestBrowser> {
     executablePath: CHROMIUM_PATH,
     headless: true,
     downloadsPath,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      // Even a preconnect or DNS prefetch to another host fails inside the browser.
-      "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
-    ],
+    args: CHROMIUM_ARGS,
   });
   // A merchant's desktop Chrome. Headless Chromium names itself "HeadlessChrome", which the Shopify library
   // treats as a bot and answers 410 Gone without authenticating.

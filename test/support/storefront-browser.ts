@@ -3,12 +3,12 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from "../browser/browser";
 
 /**
  * Debian's Chromium for the storefront widget's tests: headless, a fresh profile directory of its own,
  * background services off, and every request that is not for loopback refused, so nothing leaves the machine.
  */
-const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ARTIFACTS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../test-artifacts");
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
@@ -33,17 +33,7 @@ export async function launchStorefrontBrowser(): Promise<StorefrontBrowser> {
     headless: true,
     viewport: { width: 1280, height: 800 },
     locale: "en-US",
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
-    ],
+    args: CHROMIUM_ARGS,
   });
   const offMachineRequests: string[] = [];
   await context.route("**/*", (route) => {
