@@ -1,4 +1,6 @@
-import type { Db, Prisma } from "../lib/db.server";
+import type pg from "pg";
+import { postgresPoolOf, sqlTimestamp, type Db, type Prisma } from "../lib/db.server";
+import { newId } from "../lib/ids";
 import { systemClock, type Clock } from "./clock";
 import { EndpointNotFoundError } from "./errors";
 import { buildLeadCapturedBody, buildTestBody, serializeBody } from "./payload";
@@ -58,6 +60,8 @@ export async function recordLeadWithDeliveries(
   options: { clock?: Clock } = {},
 ): Promise<RecordedLead> {
   const now = (options.clock ?? systemClock).now();
+  const pool = postgresPoolOf(db);
+  if (pool) return recordInOneStatement(db, pool, input, now);
   try {
     return await db.$transaction(async (tx) => {
       if (input.idempotencyKey) {
@@ -97,6 +101,50 @@ export async function recordLeadWithDeliveries(
     }
     throw error;
   }
+}
+
+/**
+ * recordLeadWithDeliveries on PostgreSQL: the lead, its product and its deliveries in one statement
+ * (one round trip, atomic like a transaction). A repeated idempotency key inserts nothing at all.
+ */
+async function recordInOneStatement(db: Db, pool: pg.Pool, input: CapturedLead, now: Date): Promise<RecordedLead> {
+  const lead: StoredLead = { id: newId(now.getTime()), ...leadData(input, now) } as StoredLead;
+  const payload = serializeBody(buildLeadCapturedBody(lead, input.shopDomain));
+  const at = sqlTimestamp(now);
+  const { rows } = await pool.query<{ inserted: number; deliveryIds: string[] }>({
+    name: "tryon_record_lead_with_deliveries",
+    text: `
+      WITH lead AS (
+        INSERT INTO "Lead" ("id", "shopId", "email", "emailSearch", "productId", "productTitle", "productUrl", "variantId",
+          "variantTitle", "resultContext", "consent", "tagged", "taggedAt", "customerId", "utmSource", "utmMedium", "utmCampaign",
+          "utmTerm", "utmContent", "pageUrl", "idempotencyKey", "capturedAt")
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::timestamp(3), $14, $15, $16, $17, $18, $19, $20, $21, $22::timestamp(3))
+        ON CONFLICT ("shopId", "idempotencyKey") DO NOTHING
+        RETURNING "id"
+      ), product AS (
+        INSERT INTO "TriedProduct" ("shopId", "productId", "title", "url", "lastTriedAt")
+        SELECT $2, $5, $6, $7, $22::timestamp(3) FROM lead
+        ON CONFLICT ("shopId", "productId") DO UPDATE SET "title" = EXCLUDED."title", "url" = EXCLUDED."url", "lastTriedAt" = EXCLUDED."lastTriedAt"
+      ), delivery AS (
+        INSERT INTO "Delivery" ("id", "shopId", "endpointId", "leadId", "event", "payload", "status", "nextAttemptAt", "createdAt", "updatedAt")
+        SELECT 'c' || substr(replace(gen_random_uuid()::text, '-', ''), 1, 24), $2, e."id", lead."id", 'lead_captured', $23, 'pending',
+          $22::timestamp(3), $22::timestamp(3), $22::timestamp(3)
+        FROM lead, "WebhookEndpoint" AS e
+        WHERE e."shopId" = $2 AND e."state" IN ('active', 'paused')
+        RETURNING "id"
+      )
+      SELECT (SELECT count(*) FROM lead)::int AS inserted, ARRAY(SELECT "id" FROM delivery) AS "deliveryIds"`,
+    values: [
+      lead.id, lead.shopId, lead.email, lead.emailSearch, lead.productId, lead.productTitle, lead.productUrl, lead.variantId,
+      lead.variantTitle, lead.resultContext, lead.consent, lead.tagged, lead.taggedAt && sqlTimestamp(lead.taggedAt), lead.customerId,
+      lead.utmSource, lead.utmMedium, lead.utmCampaign, lead.utmTerm, lead.utmContent, lead.pageUrl, lead.idempotencyKey, at, payload,
+    ],
+  });
+  if (rows[0].inserted === 1) return { lead, deliveryIds: rows[0].deliveryIds, duplicate: false };
+  // The key was stored before (or by a request that raced this one and committed first).
+  const existing = input.idempotencyKey ? await findByIdempotencyKey(db, input.shopId, input.idempotencyKey) : null;
+  if (!existing) throw new Error("The lead was neither stored nor found by its idempotency key.");
+  return { lead: existing, deliveryIds: [], duplicate: true };
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
-import type { Db } from "../lib/db.server";
+import { postgresPoolOf, type Db, type Prisma } from "../lib/db.server";
 import { decryptSecret, type KeyRing } from "../lib/secret-box.server";
+import { claimDueDelivery, LAST_SUCCESS_RESOLUTION_MS, recordDeliveredAttempt } from "./attempt-sql.server";
 import type { Clock } from "./clock";
 import type { WebhookRequest } from "./http-sender.server";
 import { nextRetryDelayMs } from "./retry-schedule";
@@ -53,7 +54,57 @@ const SECRET_RETRY_MS = 60_000;
 
 const FINISHED: ReadonlySet<string> = new Set<DeliveryStatus>(["delivered", "failed", "cancelled"]);
 
+/** A delivery this worker holds for one attempt, with everything the attempt needs. */
+interface Claim {
+  id: string;
+  attempt: number;
+  previousStatus: "pending" | "retrying";
+  attemptsBeforeReplay: number;
+  event: string;
+  payload: string;
+  shopId: string;
+  endpointId: string;
+  url: string;
+  shopDomain: string;
+  secretCiphertext: string;
+  /** Only while the rotation overlap lasts. */
+  previousSecretCiphertext: string | null;
+}
+
 export async function processDelivery(deps: ProcessDeliveryDeps, deliveryId: string): Promise<ProcessOutcome> {
+  const claim = (await claimIfDue(deps, deliveryId)) ?? (await claimCarefully(deps, deliveryId));
+  if (typeof claim === "string") return claim;
+  const now = deps.clock.now();
+
+  let secrets: string[];
+  try {
+    secrets = decryptSecrets(claim, deps.keyRing);
+  } catch (error) {
+    deps.logger.error({ deliveryId: claim.id, endpointId: claim.endpointId, err: error }, "webhook signing secret unreadable");
+    await releaseClaim(deps.db, claim.id, claim.attempt, claim.previousStatus, new Date(now.getTime() + SECRET_RETRY_MS));
+    return "secret_unreadable";
+  }
+
+  const startedAt = deps.clock.now();
+  const result = await sendSafely(deps.send, {
+    url: claim.url, body: claim.payload, deliveryId: claim.id, event: claim.event as WebhookEvent, shop: claim.shopDomain, secrets,
+  });
+  return record(deps, claim, startedAt, result);
+}
+
+/**
+ * The common case in one statement (PostgreSQL): a waiting delivery that is due, for an active endpoint.
+ * Null for anything else, and always on SQLite.
+ */
+async function claimIfDue(deps: ProcessDeliveryDeps, deliveryId: string): Promise<Claim | null> {
+  const pool = postgresPoolOf(deps.db);
+  if (!pool) return null;
+  const row = await claimDueDelivery(pool, deliveryId, deps.clock.now(), deps.leaseMs);
+  return row && { id: deliveryId, attempt: row.attemptCount, ...row };
+}
+
+/** Every case: a lease to take over, an endpoint paused or gone, a row that is not due or not there. */
+async function claimCarefully(deps: ProcessDeliveryDeps, deliveryId: string): Promise<Claim | ProcessOutcome> {
   const { db, clock } = deps;
   const seen = await db.delivery.findUnique({
     where: { id: deliveryId },
@@ -108,6 +159,7 @@ export async function processDelivery(deps: ProcessDeliveryDeps, deliveryId: str
     return count === 1;
   });
   if (!claimed) return "busy";
+  const previousStatus = seen.status === "pending" ? "pending" : "retrying";
 
   // Read again after claiming: a disconnect or pause that committed meanwhile wins, and the URL and
   // secrets are the freshest.
@@ -123,36 +175,19 @@ export async function processDelivery(deps: ProcessDeliveryDeps, deliveryId: str
   });
   if (!row || row.status !== "delivering" || row.attemptCount !== attempt) return row && FINISHED.has(row.status) ? "finished" : "busy";
   if (row.endpoint.state !== "active" || row.shop.uninstalledAt) {
-    await releaseClaim(db, seen.id, attempt, seen.status === "pending" ? "pending" : "retrying", now);
+    await releaseClaim(db, seen.id, attempt, previousStatus, now);
     return "endpoint_inactive";
   }
-
-  let secrets: string[];
-  try {
-    secrets = decryptSecrets(row, deps.keyRing, now);
-  } catch (error) {
-    deps.logger.error({ deliveryId: seen.id, endpointId: row.endpointId, err: error }, "webhook signing secret unreadable");
-    await releaseClaim(db, seen.id, attempt, seen.status === "pending" ? "pending" : "retrying", new Date(now.getTime() + SECRET_RETRY_MS));
-    return "secret_unreadable";
-  }
-
-  const startedAt = clock.now();
-  const result = await sendSafely(deps.send, {
-    url: row.endpoint.url, body: row.payload, deliveryId: seen.id, event: row.event as WebhookEvent, shop: row.shop.domain, secrets,
-  });
-  return record(deps, { id: seen.id, shopId: row.shopId, endpointId: row.endpointId, event: row.event, attempt, attemptsBeforeReplay: row.attemptsBeforeReplay }, startedAt, result);
+  const { previousSecretCiphertext, previousSecretUntil } = row.endpoint;
+  return {
+    id: seen.id, attempt, previousStatus, attemptsBeforeReplay: row.attemptsBeforeReplay, event: row.event, payload: row.payload,
+    shopId: row.shopId, endpointId: row.endpointId, url: row.endpoint.url, shopDomain: row.shop.domain,
+    secretCiphertext: row.endpoint.secretCiphertext,
+    previousSecretCiphertext: previousSecretUntil && previousSecretUntil > now ? previousSecretCiphertext : null,
+  };
 }
 
-interface ClaimedDelivery {
-  id: string;
-  shopId: string;
-  endpointId: string;
-  event: string;
-  attempt: number;
-  attemptsBeforeReplay: number;
-}
-
-async function record(deps: ProcessDeliveryDeps, d: ClaimedDelivery, startedAt: Date, result: AttemptResult): Promise<ProcessOutcome> {
+async function record(deps: ProcessDeliveryDeps, d: Claim, startedAt: Date, result: AttemptResult): Promise<ProcessOutcome> {
   const now = deps.clock.now();
   const attemptRow = {
     deliveryId: d.id,
@@ -168,18 +203,10 @@ async function record(deps: ProcessDeliveryDeps, d: ClaimedDelivery, startedAt: 
   const holds = { id: d.id, attemptCount: d.attempt };
 
   if (result.ok) {
-    const recorded = await deps.db.$transaction(async (tx) => {
-      // A disconnect that committed while the request was in flight does not undo the fact that the
-      // receiver has the lead: the truthful state is delivered.
-      const { count } = await tx.delivery.updateMany({
-        where: { ...holds, status: { in: ["delivering", "cancelled"] } },
-        data: { status: "delivered", deliveredAt: now, lockedUntil: null, lastError: null, lastStatusCode: result.statusCode },
-      });
-      if (count === 0) return false;
-      await tx.deliveryAttempt.create({ data: attemptRow });
-      await tx.webhookEndpoint.update({ where: { id: d.endpointId }, data: { consecutiveFailures: 0, lastSuccessAt: now } });
-      return true;
-    });
+    const pool = postgresPoolOf(deps.db);
+    const recorded = pool
+      ? await recordDeliveredAttempt(pool, { ...attemptRow, deliveryId: d.id, attempt: d.attempt, finishedAt: now })
+      : await recordDeliveredPortably(deps.db, d, attemptRow, now);
     return logOutcome(deps, d, recorded ? "delivered" : "busy", result);
   }
 
@@ -231,7 +258,33 @@ async function record(deps: ProcessDeliveryDeps, d: ClaimedDelivery, startedAt: 
   return logOutcome(deps, d, outcome, result);
 }
 
-function logOutcome(deps: ProcessDeliveryDeps, d: ClaimedDelivery, outcome: ProcessOutcome, result: AttemptResult): ProcessOutcome {
+/** recordDeliveredAttempt through Prisma, for SQLite. */
+function recordDeliveredPortably(db: Db, d: Claim, attemptRow: Prisma.DeliveryAttemptUncheckedCreateInput, now: Date): Promise<boolean> {
+  return db.$transaction(async (tx) => {
+    // A disconnect that committed while the request was in flight does not undo the fact that the
+    // receiver has the lead: the truthful state is delivered.
+    const { count } = await tx.delivery.updateMany({
+      where: { id: d.id, attemptCount: d.attempt, status: { in: ["delivering", "cancelled"] } },
+      data: { status: "delivered", deliveredAt: now, lockedUntil: null, lastError: null, lastStatusCode: attemptRow.statusCode },
+    });
+    if (count === 0) return false;
+    await tx.deliveryAttempt.create({ data: attemptRow });
+    // A healthy endpoint's row is refreshed now and then, not by every delivery (LAST_SUCCESS_RESOLUTION_MS).
+    await tx.webhookEndpoint.updateMany({
+      where: {
+        id: d.endpointId,
+        OR: [
+          { consecutiveFailures: { not: 0 } }, { lastSuccessAt: null },
+          { lastSuccessAt: { lte: new Date(now.getTime() - LAST_SUCCESS_RESOLUTION_MS) } },
+        ],
+      },
+      data: { consecutiveFailures: 0, lastSuccessAt: now },
+    });
+    return true;
+  });
+}
+
+function logOutcome(deps: ProcessDeliveryDeps, d: Claim, outcome: ProcessOutcome, result: AttemptResult): ProcessOutcome {
   // Ids, numbers and codes only: no URL (it may hold a token), body, email or secret.
   deps.logger.info(
     {
@@ -243,17 +296,10 @@ function logOutcome(deps: ProcessDeliveryDeps, d: ClaimedDelivery, outcome: Proc
   return outcome;
 }
 
-function decryptSecrets(
-  row: { shopId: string; endpointId: string; endpoint: { secretCiphertext: string; previousSecretCiphertext: string | null; previousSecretUntil: Date | null } },
-  keyRing: KeyRing,
-  now: Date,
-): string[] {
-  const binding = { shopId: row.shopId, endpointId: row.endpointId, purpose: "webhook-signing" } as const;
-  const secrets = [decryptSecret(row.endpoint.secretCiphertext, keyRing, binding)];
-  const { previousSecretCiphertext, previousSecretUntil } = row.endpoint;
-  if (previousSecretCiphertext && previousSecretUntil && previousSecretUntil > now) {
-    secrets.push(decryptSecret(previousSecretCiphertext, keyRing, binding));
-  }
+function decryptSecrets(claim: Claim, keyRing: KeyRing): string[] {
+  const binding = { shopId: claim.shopId, endpointId: claim.endpointId, purpose: "webhook-signing" } as const;
+  const secrets = [decryptSecret(claim.secretCiphertext, keyRing, binding)];
+  if (claim.previousSecretCiphertext) secrets.push(decryptSecret(claim.previousSecretCiphertext, keyRing, binding));
   return secrets;
 }
 
