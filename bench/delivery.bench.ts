@@ -5,7 +5,7 @@
  *  naive    insert the lead (Prisma); queue.add with the whole job in its data (JSON body, signing secret,
  *           URL; BullMQ's default options plus 5 attempts with exponential backoff); a BullMQ worker signs
  *           the body (HMAC-SHA256), POSTs it with fetch and marks the lead row delivered.
- *  product  recordLeadWithDeliveries (lead + delivery rows in one transaction), enqueueDeliveries after the
+ *  product  recordLeadWithDeliveries (lead + delivery rows in one transaction), enqueueNewDeliveries after the
  *           commit; the real createDeliveryWorker with the real webhook sender (an exact-address allow-list
  *           for 127.0.0.1).
  *
@@ -164,7 +164,7 @@ const { createDb } = await import("../app/lib/db.server");
 const { ensureShop } = await import("../app/shops/shops.server");
 const { connectEndpoint } = await import("../app/integrations/endpoints.server");
 const { recordLeadWithDeliveries } = await import("../app/delivery/outbox.server");
-const { createDeliveryQueue, enqueueDeliveries } = await import("../app/delivery/queue.server");
+const { createDeliveryQueue, enqueueNewDeliveries } = await import("../app/delivery/queue.server");
 const { buildLeadCapturedBody, serializeBody } = await import("../app/delivery/payload");
 const { createAddressPolicy } = await import("../app/delivery/ssrf.server");
 const { getConfig } = await import("../app/lib/config.server");
@@ -300,7 +300,7 @@ try {
           async capture(input: CapturedLead) {
             const { lead, deliveryIds } = await recordLeadWithDeliveries(db, input);
             const capturedAt = monoMs();
-            await enqueueDeliveries(queue, deliveryIds);
+            await enqueueNewDeliveries(queue, deliveryIds);
             return { leadId: lead.id, capturedAt };
           },
           close: () => queue.close(),

@@ -1,5 +1,5 @@
 import { systemClock } from "../delivery/clock";
-import { enqueueDeliveries } from "../delivery/queue.server";
+import { enqueueNewDeliveries } from "../delivery/queue.server";
 import type { Prisma } from "../lib/db.server";
 import { DEFAULT_AFTER_COMMIT_BUDGET_MS, ledgerEntry, webhookLogFields, type ComplianceDeps } from "./deps";
 import { claimWebhook } from "./ledger.server";
@@ -101,7 +101,7 @@ async function afterCommit(deps: ComplianceDeps, work: QueuedWork, eventIds: str
     deps.logger.warn({ err: error }, "could not remove queued jobs of erased leads; they find nothing to do");
   }
   try {
-    await enqueueDeliveries(deps.queues.deliveryQueue, eventIds);
+    await enqueueNewDeliveries(deps.queues.deliveryQueue, eventIds);
   } catch (error) {
     deps.logger.warn({ err: error, deliveries: eventIds.length }, "could not enqueue lead_redacted deliveries; the reconciler will");
   }

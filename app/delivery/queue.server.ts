@@ -1,4 +1,4 @@
-import { Queue, type JobsOptions } from "bullmq";
+import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 
 /**
@@ -11,8 +11,12 @@ export const DELIVERY_QUEUE_NAME = "webhook-deliveries";
 export const DELIVERY_QUEUE_PREFIX = "tryon";
 export const DELIVERY_JOB_NAME = "deliver";
 
+/**
+ * A job's data is empty: the delivery id is in the job id (deliveryJobId), and storing it twice would
+ * double what Redis holds per job. Jobs queued by earlier versions carried it here; they are still read.
+ */
 export interface DeliveryJobData {
-  deliveryId: string;
+  deliveryId?: string;
 }
 
 export type DeliveryQueue = Queue<DeliveryJobData, unknown, typeof DELIVERY_JOB_NAME, DeliveryJobData, unknown, typeof DELIVERY_JOB_NAME>;
@@ -35,21 +39,26 @@ export function createRedisConnection(url: string, role: "worker" | "producer"):
 }
 
 /**
- * BullMQ's own retries stay off (`attempts: 1`): the retry schedule lives on the Delivery row
- * (nextAttemptAt), so a flushed Redis cannot lose a pending retry. Finished jobs are trimmed by count and
- * age; they carry nothing but a delivery id.
+ * What Redis keeps per job is the point of the design: nothing but the delivery id. So a job carries no
+ * options of its own (each would be stored in its hash) and the queue's settings live on the Queue and
+ * the Worker instead:
+ * - BullMQ's own retries stay off (its default of one attempt): the retry schedule lives on the Delivery
+ *   row (nextAttemptAt), so a flushed Redis cannot lose a pending retry.
+ * - Finished jobs are trimmed by the worker (DELIVERY_JOB_RETENTION): a few recent ones stay for a look.
+ * - The queue's event stream, which nothing of ours reads, is capped at a few entries rather than
+ *   BullMQ's 10,000 (about 70 bytes each, two or more per job).
  */
-export const deliveryJobOptions: JobsOptions = {
-  attempts: 1,
-  removeOnComplete: { count: 1000, age: 24 * 3600 },
-  removeOnFail: { count: 5000, age: 7 * 24 * 3600 },
-};
+export const DELIVERY_JOB_RETENTION = {
+  removeOnComplete: { count: 100 },
+  removeOnFail: { count: 1000, age: 7 * 24 * 3600 },
+} as const;
+const EVENT_STREAM_MAX_LENGTH = 100;
 
 export function createDeliveryQueue(connection: Redis, options: DeliveryQueueOptions = {}): DeliveryQueue {
   return new Queue<DeliveryJobData, unknown, typeof DELIVERY_JOB_NAME, DeliveryJobData, unknown, typeof DELIVERY_JOB_NAME>(options.name ?? DELIVERY_QUEUE_NAME, {
     connection,
     prefix: options.prefix ?? DELIVERY_QUEUE_PREFIX,
-    defaultJobOptions: deliveryJobOptions,
+    streams: { events: { maxLen: EVENT_STREAM_MAX_LENGTH } },
   });
 }
 
@@ -59,6 +68,14 @@ export function createDeliveryQueue(connection: Redis, options: DeliveryQueueOpt
  */
 export function deliveryJobId(deliveryId: string, attemptNumber: number): string {
   return `${deliveryId}-a${attemptNumber}`;
+}
+
+/** The delivery a job is about. */
+export function deliveryIdOfJob(job: { id?: string; data: DeliveryJobData }): string {
+  if (job.data?.deliveryId) return job.data.deliveryId;
+  const match = /^(.+)-a\d+$/.exec(job.id ?? "");
+  if (!match) throw new Error("Not a delivery job id");
+  return match[1];
 }
 
 export interface EnqueueOptions {
@@ -89,7 +106,7 @@ export async function enqueueDelivery(queue: DeliveryQueue, deliveryId: string, 
   } else if (state !== "unknown") {
     return "already_queued";
   }
-  await queue.add(DELIVERY_JOB_NAME, { deliveryId }, { jobId, delay });
+  await queue.add(DELIVERY_JOB_NAME, {}, delay > 0 ? { jobId, delay } : { jobId });
   // Someone may have added the same job with a delay between our check and our add (a worker scheduling
   // the retry while the reconciler finds the row due): the earlier time wins.
   if (delay === 0 && (await client.zscore(queue.toKey("delayed"), jobId)) !== null) await promote(queue, jobId);
@@ -102,7 +119,20 @@ async function promote(queue: DeliveryQueue, jobId: string): Promise<boolean> {
   return job ? job.promote().then(() => true, () => false) : false;
 }
 
-/** Enqueues the first attempt of freshly committed deliveries. */
+/** Enqueues the first attempt of deliveries that may have been enqueued before (see enqueueDelivery). */
 export async function enqueueDeliveries(queue: DeliveryQueue, deliveryIds: readonly string[]): Promise<void> {
   for (const id of deliveryIds) await enqueueDelivery(queue, id);
+}
+
+/**
+ * Enqueues the first attempt of deliveries committed a moment ago by this caller: no job can exist for
+ * them yet, so there is nothing to look up first, and all of them go in one round trip.
+ */
+export async function enqueueNewDeliveries(queue: DeliveryQueue, deliveryIds: readonly string[]): Promise<void> {
+  if (deliveryIds.length === 0) return;
+  if (deliveryIds.length === 1) {
+    await queue.add(DELIVERY_JOB_NAME, {}, { jobId: deliveryJobId(deliveryIds[0], 1) });
+    return;
+  }
+  await queue.addBulk(deliveryIds.map((id) => ({ name: DELIVERY_JOB_NAME, data: {}, opts: { jobId: deliveryJobId(id, 1) } })));
 }

@@ -7,8 +7,10 @@ import { systemClock, type Clock } from "./clock";
 import { processDelivery, type ProcessOutcome, type SendWebhook } from "./process-delivery.server";
 import {
   createDeliveryQueue,
+  DELIVERY_JOB_RETENTION,
   DELIVERY_QUEUE_NAME,
   DELIVERY_QUEUE_PREFIX,
+  deliveryIdOfJob,
   enqueueDelivery,
   type DeliveryJobData,
   type DeliveryQueue,
@@ -76,11 +78,11 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     queueName,
     async (job) => {
       try {
-        return await processDelivery(deps, job.data.deliveryId);
+        return await processDelivery(deps, deliveryIdOfJob(job));
       } catch (error) {
         // BullMQ stores a failed job's error text in Redis, and a database error can quote row values.
         // The details go to the redacting log; Redis gets a fixed sentence.
-        logger.error({ deliveryId: job.data.deliveryId, err: error }, "delivery job failed; the reconciler will pick the delivery up again");
+        logger.error({ jobId: job.id, err: error }, "delivery job failed; the reconciler will pick the delivery up again");
         throw new DeliveryJobError();
       }
     },
@@ -92,6 +94,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
       // A job whose worker died is caught by the database lease and the reconciler, not by stall retries.
       lockDuration: 60_000,
       maxStalledCount: 1,
+      ...DELIVERY_JOB_RETENTION,
     },
   );
   worker.on("error", (error) => logger.error({ err: error }, "delivery worker error"));

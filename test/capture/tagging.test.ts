@@ -6,6 +6,7 @@ import { adminGraphqlFor } from "../../app/customers/admin-graphql.server";
 import { processTaggingJob } from "../../app/customers/tagging.server";
 import { TRYON_LEAD_TAG } from "../../app/customers/tag-customer.server";
 import { recordLeadWithDeliveries } from "../../app/delivery/outbox.server";
+import { deliveryIdOfJob } from "../../app/delivery/queue.server";
 import { FakeAdminApi } from "../support/fake-admin-api";
 import { installShop } from "../support/shopify";
 
@@ -34,7 +35,7 @@ async function deliveryBody(id: string) {
 
 async function queued(id: string) {
   const jobs = await getProducers().deliveryQueue.getJobs(["waiting", "delayed", "prioritized"]);
-  return jobs.some((j) => j.data.deliveryId === id);
+  return jobs.some((j) => deliveryIdOfJob(j) === id);
 }
 
 describe("tagging the shopper in Shopify after capture", () => {

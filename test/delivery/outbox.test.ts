@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDelivery, recordLeadWithDeliveries } from "../../app/delivery/outbox.server";
-import { createDeliveryQueue, deliveryJobId, enqueueDeliveries, type DeliveryQueue } from "../../app/delivery/queue.server";
+import { createDeliveryQueue, deliveryIdOfJob, deliveryJobId, enqueueDeliveries, type DeliveryQueue } from "../../app/delivery/queue.server";
 import { getDb } from "../../app/lib/db.server";
 import { ensureShop } from "../../app/shops/shops.server";
 import { addEndpoint, createShopWithEndpoint, dumpKeysUnder, failInserts, sampleLead, testRedis, uniqueQueue, type TestEndpoint } from "../support/delivery";
@@ -81,7 +81,8 @@ describe("transactional outbox", () => {
     const { deliveryIds } = await recordLeadWithDeliveries(db, input);
     await enqueueDeliveries(queue, deliveryIds);
     const job = await queue.getJob(deliveryJobId(deliveryIds[0], 1));
-    expect(job?.data).toEqual({ deliveryId: deliveryIds[0] });
+    expect(job?.data).toEqual({});
+    expect(job && deliveryIdOfJob(job)).toBe(deliveryIds[0]);
 
     const stored = await dumpKeysUnder(redis, prefix);
     for (const id of deliveryIds) expect(stored).toContain(id);
@@ -97,7 +98,7 @@ describe("transactional outbox", () => {
     await enqueueDeliveries(queue, deliveryIds);
     await enqueueDeliveries(queue, deliveryIds);
     const jobs = await queue.getJobs(["waiting", "delayed", "active"]);
-    for (const id of deliveryIds) expect(jobs.filter((j) => j.data.deliveryId === id)).toHaveLength(1);
+    for (const id of deliveryIds) expect(jobs.filter((j) => deliveryIdOfJob(j) === id)).toHaveLength(1);
   });
 
   it("creates a clearly marked test delivery with a made-up shopper for the send-test button", async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { recordLeadWithDeliveries } from "../../app/delivery/outbox.server";
-import { deliveryJobId, enqueueDeliveries } from "../../app/delivery/queue.server";
+import { deliveryIdOfJob, deliveryJobId, enqueueDeliveries } from "../../app/delivery/queue.server";
 import { reconcileDeliveries, startReconcilerLoop } from "../../app/delivery/reconciler.server";
 import { createLogger } from "../../app/lib/logger.server";
 import { getDb } from "../../app/lib/db.server";
@@ -67,7 +67,7 @@ describe("recovery: nothing is lost when the process, Redis or a worker goes awa
       expect(first.enqueued).toBeGreaterThanOrEqual(2);
       expect(second.enqueued).toBe(0);
       const jobs = await harness.queue.getJobs(["waiting", "delayed", "prioritized"]);
-      for (const id of ids) expect(jobs.filter((j) => j.data.deliveryId === id)).toHaveLength(1);
+      for (const id of ids) expect(jobs.filter((j) => deliveryIdOfJob(j) === id)).toHaveLength(1);
       harness.worker.worker.resume();
       await waitForStatus(ids, "delivered");
       for (const id of ids) expect(requestsFor(id)).toHaveLength(1);
