@@ -1,7 +1,7 @@
-import { request as httpsRequest } from "node:https";
-import type { IncomingMessage } from "node:http";
+import { Agent, request as httpsRequest, type RequestOptions } from "node:https";
+import type { ClientRequest, IncomingMessage } from "node:http";
 import type { LookupFunction, Socket } from "node:net";
-import { rootCertificates } from "node:tls";
+import { createSecureContext, rootCertificates, type SecureContext } from "node:tls";
 import type { Logger } from "pino";
 import { excerptOf, outcomeOfAnswer, outcomeOfNetworkError, outcomeOfTimeout, RESPONSE_EXCERPT_BYTES } from "./attempt-outcome.server";
 import { systemClock, type Clock } from "./clock";
@@ -25,9 +25,23 @@ import type { AttemptResult, WebhookEvent } from "./types";
  *
  * One deadline covers the whole attempt (DNS, connect, TLS, response head and the part of the body we
  * read), so an endpoint that trickles bytes cannot hold a worker beyond it.
+ *
+ * Connections are kept alive and reused between attempts to the same destination, so a busy endpoint does
+ * not cost a TLS handshake per delivery. A pooled connection is only ever reused by an attempt that vetted
+ * exactly the same set of addresses (see VettedAddressAgent), and only after a complete exchange.
  */
 
 export const DEFAULT_DEADLINE_MS = 10_000;
+/**
+ * How long an idle pooled connection is kept. Well below common server keep-alive timeouts (nginx 75 s,
+ * Node 5 s, many load balancers 60 s) so that we close first; a shorter `Keep-Alive: timeout=` announced
+ * by the server shortens it further (Node's agent keeps it one second below the announced value).
+ */
+export const DEFAULT_IDLE_CONNECTION_MS = 4_000;
+/** Concurrent connections per destination (host, port and vetted addresses); further attempts queue. */
+export const MAX_CONNECTIONS_PER_DESTINATION = 32;
+/** Idle connections kept per destination; more than that are closed when they become idle. */
+export const MAX_IDLE_CONNECTIONS_PER_DESTINATION = 8;
 
 export interface WebhookRequest {
   url: string;
@@ -56,11 +70,19 @@ export interface WebhookSenderOptions {
   userAgent?: string;
   /** Receives one debug line per attempt (never the URL's path or query, the body or signatures). */
   logger?: Logger;
+  /** How long an idle connection stays in the pool. Default 4 s. */
+  idleConnectionMs?: number;
 }
 
 export interface WebhookSender {
   /** Safe to pass around detached (`const { send } = sender`): it does not use `this`. */
   send(request: WebhookRequest): Promise<AttemptResult>;
+  /**
+   * Closes every pooled connection, idle or in use (an attempt in flight then fails as connection_failed),
+   * so call it once attempts have finished. Idle connections never keep the process alive; this is for a
+   * prompt, tidy stop. A later `send` still works, on new connections.
+   */
+  close(): void;
 }
 
 class DeadlineExceeded extends Error {
@@ -88,6 +110,48 @@ function pinnedLookup(hostname: string, addresses: readonly ResolvedAddress[]): 
   };
 }
 
+/** Request options understood by VettedAddressAgent. */
+interface VettedRequestOptions extends RequestOptions {
+  /** The attempt's vetted addresses, sorted and comma-joined: part of the pool key. */
+  vettedKey: string;
+  /** One trust store per sender (missing from the RequestOptions type, honoured by tls.connect). */
+  secureContext?: SecureContext;
+}
+
+/**
+ * A keep-alive agent whose pool key also names the addresses vetted for the attempt. A connection opened
+ * for one attempt is therefore reused only by a later attempt that vetted exactly the same address set,
+ * so when the DNS answers for a host change, the next attempt dials (and vets) the new address instead
+ * of riding an old connection to an address it never checked. Node calls getName with the request's
+ * options merged with the agent's, both to pick a pooled connection and to file a connection back.
+ */
+class VettedAddressAgent extends Agent {
+  override getName(options?: RequestOptions & { vettedKey?: string }): string {
+    return `${super.getName(options)}:vetted=${options?.vettedKey ?? ""}`;
+  }
+}
+
+/**
+ * The errors of a kept-alive connection that the server closed (idle timeout, restart) just as we sent on
+ * it: the request never reached a live connection, or possibly did, with no answer.
+ */
+function isStaleConnectionError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === "ECONNRESET" || code === "EPIPE" || code === "ECONNABORTED") return true;
+  return error instanceof Error && error.message === "socket hang up";
+}
+
+/** What became of one attempt, and over which kind of connection. */
+interface Exchange {
+  result: AttemptResult;
+  /** The request first went out on a pooled connection. */
+  reusedConnection: boolean;
+  /** That pooled connection had been closed by the server, and the request was sent again on a new one. */
+  retried: boolean;
+}
+
+const noExchange = (result: AttemptResult): Exchange => ({ result, reusedConnection: false, retried: false });
+
 /** Waits for `promise` unless the deadline passes first; the promise's own work is left to finish. */
 function beforeDeadline<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -106,30 +170,32 @@ export function createWebhookSender(options: WebhookSenderOptions = {}): Webhook
   const deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
   const clock = options.clock ?? systemClock;
   const userAgent = options.userAgent ?? buildUserAgent();
+  const idleConnectionMs = options.idleConnectionMs ?? DEFAULT_IDLE_CONNECTION_MS;
   const extra = options.extraCa === undefined ? [] : [options.extraCa].flat();
-  // Passing `ca` replaces Node's default roots, so the extra ones are appended to those, never substituted.
-  const ca = extra.length > 0 ? [...rootCertificates, ...extra] : undefined;
   if (!(deadlineMs > 0)) throw new RangeError("deadlineMs must be positive");
+  if (!(idleConnectionMs > 0)) throw new RangeError("idleConnectionMs must be positive");
+  // Passing `ca` replaces Node's default roots, so the extra ones are appended to those, never substituted.
+  // Built once: a `ca` per request would cost a new secure context per connection.
+  const secureContext = extra.length > 0 ? createSecureContext({ ca: [...rootCertificates, ...extra] }) : undefined;
+  const agent = new VettedAddressAgent({
+    keepAlive: true,
+    maxSockets: MAX_CONNECTIONS_PER_DESTINATION,
+    maxFreeSockets: MAX_IDLE_CONNECTIONS_PER_DESTINATION,
+    scheduling: "lifo",
+    // Node applies it to every socket of the agent; it closes a socket only while it is idle in the pool.
+    timeout: idleConnectionMs,
+    // On the agent, not per request: Node never pools a connection made with a per-request check.
+    checkServerIdentity,
+  });
+  /** Counts close() calls: an attempt under way when close() ends its connection is not sent again. */
+  let closings = 0;
 
   function post(destination: VettedDestination, body: Buffer, headers: Record<string, string>, signal: AbortSignal, elapsed: () => number) {
-    return new Promise<AttemptResult>((resolve) => {
+    return new Promise<Exchange>((resolve) => {
       const { url, hostname } = destination;
-      let dialled: string | undefined = destination.addresses.length === 1 ? destination.addresses[0].address : undefined;
-      let response: IncomingMessage | undefined;
-      let settled = false;
-
-      const finish = (result: AttemptResult) => {
-        if (settled) return;
-        settled = true;
-        signal.removeEventListener("abort", onAbort);
-        request.destroy();
-        response?.destroy();
-        resolve(result);
-      };
-      const onAbort = () =>
-        finish(outcomeOfTimeout({ deadlineMs, durationMs: elapsed(), address: dialled, statusCode: response?.statusCode }));
-
-      const request = httpsRequest({
+      const closingsAtStart = closings;
+      const onlyAddress = destination.addresses.length === 1 ? destination.addresses[0].address : undefined;
+      const requestOptions: VettedRequestOptions = {
         protocol: "https:",
         host: hostname,
         port: url.port || 443,
@@ -137,49 +203,99 @@ export function createWebhookSender(options: WebhookSenderOptions = {}): Webhook
         method: "POST",
         headers: { ...headers, "content-length": String(body.length) },
         lookup: pinnedLookup(hostname, destination.addresses),
-        agent: false, // a fresh connection per attempt: nothing pooled from an earlier, differently vetted one
-        ca,
-        checkServerIdentity,
-      });
+        vettedKey: destination.addresses.map((a) => a.address).sort().join(","),
+        ...(secureContext ? { secureContext } : {}),
+      };
+      let request: ClientRequest;
+      let response: IncomingMessage | undefined;
+      let dialled = onlyAddress;
+      let reusedConnection = false;
+      let retried = false;
+      let settled = false;
 
-      request.on("socket", (socket: Socket) => {
-        socket.once("connect", () => { dialled = socket.remoteAddress ?? dialled; });
-      });
-      request.on("error", (error) => {
-        if (signal.aborted) return onAbort();
-        finish(outcomeOfNetworkError(error, { host: hostname, address: dialled, durationMs: elapsed() }));
-      });
-      request.on("response", (res) => {
-        response = res;
-        const chunks: Buffer[] = [];
-        let received = 0;
-        const answer = () =>
-          finish(outcomeOfAnswer({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            excerpt: excerptOf(Buffer.concat(chunks)),
-            durationMs: elapsed(),
-            address: dialled ?? res.socket?.remoteAddress ?? "",
-            now: clock.now(),
-          }));
-        res.on("data", (chunk: Buffer) => {
-          chunks.push(chunk);
-          received += chunk.length;
-          // Enough to show the merchant; the rest is not worth the wait or the memory.
-          if (received >= RESPONSE_EXCERPT_BYTES) answer();
+      /** `complete`: the answer was read to its end, so the connection may go back to the pool. */
+      const finish = (result: AttemptResult, complete = false) => {
+        if (settled) return;
+        settled = true;
+        signal.removeEventListener("abort", onAbort);
+        // Node files the connection back to the pool by itself after a complete exchange. Anything less (the
+        // deadline, the excerpt limit, an error, our request not fully written) leaves bytes in flight on it,
+        // so it is destroyed and never reused.
+        if (!complete || !request.writableFinished) {
+          request.destroy();
+          response?.destroy();
+        }
+        resolve({ result, reusedConnection, retried });
+      };
+      const onAbort = () =>
+        finish(outcomeOfTimeout({ deadlineMs, durationMs: elapsed(), address: dialled, statusCode: response?.statusCode }));
+
+      /** `fresh`: a new connection outside the pool, for the one retry. */
+      const start = (fresh: boolean) => {
+        const req = fresh
+          ? httpsRequest({ ...requestOptions, agent: false, checkServerIdentity })
+          : httpsRequest({ ...requestOptions, agent });
+        request = req;
+        response = undefined;
+        dialled = onlyAddress;
+
+        req.on("socket", (socket: Socket) => {
+          if (req !== request) return;
+          if (req.reusedSocket) reusedConnection = true;
+          // A pooled connection is already connected and will not emit `connect` again.
+          if (!socket.connecting && socket.remoteAddress) dialled = socket.remoteAddress;
+          else socket.once("connect", () => { if (req === request) dialled = socket.remoteAddress ?? dialled; });
         });
-        res.on("end", answer);
-        // The status is what counts; a body cut short after it still reports that status.
-        res.on("error", () => (signal.aborted ? onAbort() : answer()));
-        res.on("aborted", () => (signal.aborted ? onAbort() : answer()));
-      });
+        req.on("error", (error) => {
+          if (req !== request) return;
+          if (signal.aborted) return onAbort();
+          // A kept-alive connection the server closed as we sent: once, the same bytes on a new connection,
+          // within the same deadline. Deliveries are at-least-once under a stable id, so should the first
+          // copy have arrived after all, the receiver sees a duplicate it can recognise.
+          // (Not when close() ended it.)
+          const closedByUs = closings !== closingsAtStart;
+          if (req.reusedSocket && !retried && !closedByUs && response === undefined && !settled && isStaleConnectionError(error)) {
+            retried = true;
+            req.destroy();
+            start(true);
+            return;
+          }
+          finish(outcomeOfNetworkError(error, { host: hostname, address: dialled, durationMs: elapsed() }));
+        });
+        req.on("response", (res) => {
+          if (req !== request) return void res.destroy();
+          response = res;
+          const chunks: Buffer[] = [];
+          let received = 0;
+          const answer = (complete = false) =>
+            finish(outcomeOfAnswer({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              excerpt: excerptOf(Buffer.concat(chunks)),
+              durationMs: elapsed(),
+              address: dialled ?? res.socket?.remoteAddress ?? "",
+              now: clock.now(),
+            }), complete);
+          res.on("data", (chunk: Buffer) => {
+            chunks.push(chunk);
+            received += chunk.length;
+            // Enough to show the merchant; the rest is not worth the wait or the memory.
+            if (received >= RESPONSE_EXCERPT_BYTES) answer();
+          });
+          res.on("end", () => answer(res.complete));
+          // The status is what counts; a body cut short after it still reports that status.
+          res.on("error", () => (signal.aborted ? onAbort() : answer()));
+          res.on("aborted", () => (signal.aborted ? onAbort() : answer()));
+        });
+        req.end(body);
+      };
 
       signal.addEventListener("abort", onAbort, { once: true });
-      request.end(body);
+      start(false);
     });
   }
 
-  async function send(req: WebhookRequest): Promise<AttemptResult> {
+  async function send(req: WebhookRequest): Promise<Exchange> {
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
     const controller = new AbortController();
@@ -190,13 +306,13 @@ export function createWebhookSender(options: WebhookSenderOptions = {}): Webhook
         destination = await beforeDeadline(assertPublicDestination(req.url, { resolve: options.resolve, policy }), controller.signal);
       } catch (error) {
         if (error instanceof DestinationRefusedError) {
-          return { ok: false, errorCode: error.code, message: error.message, durationMs: elapsed(), ...(error.address ? { address: error.address } : {}) };
+          return noExchange({ ok: false, errorCode: error.code, message: error.message, durationMs: elapsed(), ...(error.address ? { address: error.address } : {}) });
         }
-        if (error instanceof DeadlineExceeded) return outcomeOfTimeout({ deadlineMs, durationMs: elapsed() });
+        if (error instanceof DeadlineExceeded) return noExchange(outcomeOfTimeout({ deadlineMs, durationMs: elapsed() }));
         throw error;
       }
       // The lookup may have answered just as the deadline passed.
-      if (controller.signal.aborted) return outcomeOfTimeout({ deadlineMs, durationMs: elapsed() });
+      if (controller.signal.aborted) return noExchange(outcomeOfTimeout({ deadlineMs, durationMs: elapsed() }));
       const body = typeof req.body === "string" ? Buffer.from(req.body, "utf8") : Buffer.from(req.body);
       const headers = buildSignatureHeaders({
         deliveryId: req.deliveryId, event: req.event, shop: req.shop, body, secrets: req.secrets, userAgent,
@@ -210,17 +326,22 @@ export function createWebhookSender(options: WebhookSenderOptions = {}): Webhook
 
   return {
     async send(req) {
-      const result = await send(req);
+      const { result, reusedConnection, retried } = await send(req);
       // Only the host: paths and queries of CRM endpoints often carry access tokens.
       const host = URL.canParse(req.url) ? new URL(req.url).hostname : undefined;
       options.logger?.debug(
         {
           deliveryId: req.deliveryId, event: req.event, shop: req.shop, host, address: result.address,
           ok: result.ok, statusCode: result.statusCode, errorCode: result.ok ? undefined : result.errorCode, durationMs: result.durationMs,
+          reusedConnection, retried,
         },
         "webhook attempt",
       );
       return result;
+    },
+    close() {
+      closings++;
+      agent.destroy();
     },
   };
 }

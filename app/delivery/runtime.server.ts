@@ -74,6 +74,7 @@ export async function startDeliveryRuntime(options: DeliveryRuntimeOptions = {})
       await tagging.close();
       // Waits for attempts in flight to be recorded; anything cut short is taken over via its lease.
       await delivery.close();
+      sender.close();
       await connection.quit().catch(() => undefined);
       logger.info("delivery worker stopped");
     })();

@@ -1,5 +1,7 @@
+import { execFile } from "node:child_process";
 import { createServer } from "node:net";
 import { Writable } from "node:stream";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Clock } from "../../app/delivery/clock";
 import { createWebhookSender, type WebhookRequest, type WebhookSenderOptions } from "../../app/delivery/http-sender.server";
@@ -17,7 +19,7 @@ const extraReceivers: HttpsReceiver[] = [];
 
 beforeEach(async () => {
   secret = generateSigningSecret();
-  receiver = await startHttpsReceiver({ secrets: [secret] });
+  receiver = await startHttpsReceiver({ secrets: [secret], keepAlive: true });
 });
 
 afterEach(async () => {
@@ -332,5 +334,257 @@ describe("webhook sender: logging", () => {
     for (const forbidden of [secret, "shopper@example.com", "crm-token-123", String(sent["webhook-signature"]).slice(3, 20)]) {
       expect(output).not.toContain(forbidden);
     }
+  });
+});
+
+describe("webhook sender: kept-alive connections", () => {
+  /** Polls until `check` holds, or fails after `timeoutMs`. */
+  async function waitUntil(check: () => boolean, timeoutMs: number, what: string) {
+    const until = Date.now() + timeoutMs;
+    while (!check()) {
+      if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  /** A sender whose debug lines are kept, to see whether a connection was reused or the request sent again. */
+  function loggedSender(overrides: WebhookSenderOptions = {}) {
+    const lines: Array<Record<string, unknown>> = [];
+    const destination = new Writable({ write(chunk, _enc, done) { lines.push(JSON.parse(String(chunk))); done(); } });
+    const send = sender({ logger: createLogger({ level: "debug", destination }), ...overrides });
+    senders.push(send);
+    return Object.assign(send, { lines });
+  }
+  const senders: Array<{ close(): void }> = [];
+  afterEach(() => {
+    for (const s of senders.splice(0)) s.close();
+  });
+
+  const twoLoopbacks = createAddressPolicy({ allowAddresses: ["127.0.0.1", "127.0.0.2"] });
+
+  it("GIVEN several attempts to one endpoint THEN they share one TLS connection and each is verified as before", async () => {
+    const send = loggedSender();
+    for (let i = 1; i <= 5; i++) {
+      const result = await send.send(request({ deliveryId: `dlv_keepalive_${i}` }));
+      expect(result).toMatchObject({ ok: true, statusCode: 200, address: "127.0.0.1" });
+    }
+    expect(receiver.connections).toHaveLength(1);
+    expect(receiver.connections[0].requests).toBe(5);
+    expect(receiver.requests.map((r) => r.headers["webhook-id"])).toEqual([1, 2, 3, 4, 5].map((i) => `dlv_keepalive_${i}`));
+    for (const r of receiver.requests) {
+      expect(r.connection).toBe(0);
+      expect(r.body).toBe(body);
+      expect(r.contract.verified && r.standard.verified && r.svix.verified).toBe(true);
+    }
+    expect(send.lines.map((l) => l.reusedConnection)).toEqual([false, true, true, true, true]);
+    expect(send.lines.every((l) => l.retried === false)).toBe(true);
+  });
+
+  it("GIVEN DNS answers that change between attempts THEN the new address is dialled on a new connection, never over the old one", async () => {
+    // The same port on a second loopback address: the host name, port and certificate are all the same.
+    const other = await startHttpsReceiver({ secrets: [secret], host: "127.0.0.2", port: receiver.port, keepAlive: true });
+    extraReceivers.push(other);
+    const resolve = scriptedResolver(["127.0.0.1"], ["127.0.0.2"], ["127.0.0.1"], ["127.0.0.2", "127.0.0.1"]);
+    const send = loggedSender({ resolve, policy: twoLoopbacks, deadlineMs: 1_000 });
+    const url = `${receiver.localhostUrl}/hook`;
+
+    expect(await send.send(request({ url }))).toMatchObject({ ok: true, address: "127.0.0.1" });
+    expect(await send.send(request({ url }))).toMatchObject({ ok: true, address: "127.0.0.2" });
+    expect(receiver.requests).toHaveLength(1);
+    expect(other.requests).toHaveLength(1);
+    expect(other.connections).toHaveLength(1);
+    expect(other.requests[0].standard.verified).toBe(true);
+
+    // Back to the first answer: its connection was vetted for exactly that answer, so it may be reused.
+    expect(await send.send(request({ url }))).toMatchObject({ ok: true, address: "127.0.0.1" });
+    expect(receiver.connections).toHaveLength(1);
+    expect(receiver.connections[0].requests).toBe(2);
+
+    // A different set of vetted addresses is a different destination, even though it includes 127.0.0.1.
+    const fourth = await send.send(request({ url }));
+    expect(fourth.ok).toBe(true);
+    expect(["127.0.0.1", "127.0.0.2"]).toContain(fourth.address);
+    expect(receiver.connections.length + other.connections.length).toBe(3);
+
+    // The same two answers again: that connection is reused, and the result still names the address it is
+    // connected to, even when the attempt fails (here: no answer before the deadline).
+    (fourth.address === "127.0.0.1" ? receiver : other).enqueue(respond.hang());
+    const fifth = await send.send(request({ url }));
+    expect(fifth).toMatchObject({ ok: false, errorCode: "timeout", address: fourth.address });
+    expect(receiver.connections.length + other.connections.length).toBe(3);
+    expect(send.lines.map((l) => l.reusedConnection)).toEqual([false, false, true, false, true]);
+    expect(resolve.calls).toHaveLength(5);
+  });
+
+  it("GIVEN the endpoint closed the idle connection just as the next attempt is sent THEN that attempt is sent once more on a new connection and delivered", async () => {
+    const send = loggedSender();
+    expect((await send.send(request({ deliveryId: "dlv_first" }))).ok).toBe(true);
+    await pause(50);
+    // The server closes its idle connection; the sender has not yet seen that when it picks it for the next
+    // attempt (no I/O runs between these two lines), as happens when a server's idle timeout fires just then.
+    receiver.closeIdleConnections();
+    const result = await send.send(request({ deliveryId: "dlv_second" }));
+
+    expect(result).toMatchObject({ ok: true, statusCode: 200, address: "127.0.0.1" });
+    expect(send.lines[1]).toMatchObject({ reusedConnection: true, retried: true, ok: true });
+    expect(receiver.requests.map((r) => [r.headers["webhook-id"], r.connection])).toEqual([["dlv_first", 0], ["dlv_second", 1]]);
+    expect(receiver.requests[1].standard.verified).toBe(true);
+    expect(receiver.connections[0].closedAt).toBeDefined();
+  });
+
+  it("GIVEN a reused connection reset after the request arrived THEN the same bytes and signatures are sent once more, and a second reset fails the attempt", async () => {
+    receiver.enqueue(respond.ok(), respond.reset());
+    const send = loggedSender();
+    await send.send(request({ deliveryId: "dlv_a" }));
+    const retried = await send.send(request({ deliveryId: "dlv_b" }));
+    expect(retried).toMatchObject({ ok: true, statusCode: 200 });
+    const [, reset, again] = receiver.requests;
+    expect(receiver.requests).toHaveLength(3);
+    expect(again.rawBody.equals(reset.rawBody)).toBe(true);
+    for (const header of ["webhook-id", "webhook-timestamp", "webhook-signature", "x-tryoncloud-signature", "x-tryoncloud-timestamp"]) {
+      expect(again.headers[header]).toBe(reset.headers[header]);
+    }
+    expect([reset.connection, again.connection]).toEqual([0, 1]);
+
+    // Once only: the retry's own connection being reset is a failure like any other. (The retry's connection
+    // is not pooled, so the next attempt opens one that the one after can reuse.)
+    expect((await send.send(request({ deliveryId: "dlv_c" }))).ok).toBe(true);
+    receiver.enqueue(respond.reset(), respond.reset());
+    const failed = await send.send(request({ deliveryId: "dlv_d" }));
+    expect(failed).toMatchObject({ ok: false, errorCode: "connection_failed", address: "127.0.0.1" });
+    expect(receiver.requests.filter((r) => r.headers["webhook-id"] === "dlv_d").map((r) => r.connection)).toEqual([2, 3]);
+    expect(send.lines.map((l) => [l.reusedConnection, l.retried])).toEqual([[false, false], [true, true], [false, false], [true, true]]);
+  });
+
+  it("GIVEN a reused connection on which the endpoint does not answer THEN the attempt times out and is not sent again", async () => {
+    receiver.enqueue(respond.ok(), respond.hang());
+    const send = loggedSender({ deadlineMs: 800 });
+    await send.send(request());
+    expect(await send.send(request())).toMatchObject({ ok: false, errorCode: "timeout" });
+    expect(receiver.requests).toHaveLength(2);
+    expect(send.lines[1]).toMatchObject({ reusedConnection: true, retried: false });
+  });
+
+  it("GIVEN an endpoint announcing a keep-alive timeout shorter than a second THEN its connections are not kept and every attempt is delivered", async () => {
+    const brief = await startHttpsReceiver({ secrets: [secret], keepAlive: true, keepAliveTimeoutMs: 300 });
+    extraReceivers.push(brief);
+    const send = loggedSender();
+    expect((await send.send(request({ url: brief.urlFor("/hook") }))).ok).toBe(true);
+    await pause(400);
+    expect((await send.send(request({ url: brief.urlFor("/hook") }))).ok).toBe(true);
+    expect((await send.send(request({ url: brief.urlFor("/hook") }))).ok).toBe(true);
+    expect(brief.requests).toHaveLength(3);
+    expect(brief.connections).toHaveLength(3);
+    expect(send.lines.every((l) => l.reusedConnection === false && l.retried === false)).toBe(true);
+  });
+
+  it("GIVEN an endpoint that closes its connection after each answer THEN every attempt is delivered on a new one", async () => {
+    const closing = await startHttpsReceiver({ secrets: [secret] });
+    extraReceivers.push(closing);
+    const send = loggedSender();
+    for (let i = 0; i < 3; i++) expect((await send.send(request({ url: closing.urlFor("/hook") }))).ok).toBe(true);
+    expect(closing.requests.map((r) => [r.headers.connection, r.connection])).toEqual([["keep-alive", 0], ["keep-alive", 1], ["keep-alive", 2]]);
+    expect(send.lines.every((l) => l.reusedConnection === false && l.retried === false)).toBe(true);
+  });
+
+  it("GIVEN an answer cut at the excerpt limit THEN its connection is closed, not reused", async () => {
+    receiver.enqueue(respond.status(200, "y".repeat(4_000)));
+    const send = loggedSender();
+    expect(await send.send(request())).toMatchObject({ ok: true, responseExcerpt: "y".repeat(1024) });
+    expect(await send.send(request())).toMatchObject({ ok: true, responseExcerpt: '{"received":true}' });
+    expect(receiver.requests.map((r) => r.connection)).toEqual([0, 1]);
+    await waitUntil(() => receiver.connections[0].closedAt !== undefined, 1_000, "the cut connection to close");
+    // The new connection to the same destination resumes the first one's TLS session (a shorter handshake).
+    expect(receiver.connections.map((c) => c.sessionReused)).toEqual([false, true]);
+    // An answer read to its end does return its connection.
+    expect((await send.send(request())).ok).toBe(true);
+    expect(receiver.requests.map((r) => r.connection)).toEqual([0, 1, 1]);
+  });
+
+  it("GIVEN an answer that comes after the deadline THEN its connection is closed, not reused", async () => {
+    receiver.enqueue(respond.delayed(1_200));
+    const send = loggedSender({ deadlineMs: 800 });
+    expect(await send.send(request())).toMatchObject({ ok: false, errorCode: "timeout" });
+    // Past the late answer: had the connection been kept, it would now be idle in the pool.
+    await pause(700);
+    expect(receiver.connections[0].closedAt).toBeDefined();
+    expect((await send.send(request())).ok).toBe(true);
+    expect(receiver.requests.map((r) => r.connection)).toEqual([0, 1]);
+    expect(send.lines[1]).toMatchObject({ reusedConnection: false });
+  });
+
+  it("GIVEN a slow answer on a sender with a short idle time THEN the answer is still awaited up to the deadline", async () => {
+    // Node applies the agent's idle timeout to connections in use too; it must only ever close idle ones.
+    receiver.enqueue(respond.delayed(600));
+    const send = loggedSender({ idleConnectionMs: 200, deadlineMs: 3_000 });
+    expect(await send.send(request())).toMatchObject({ ok: true, statusCode: 200 });
+    expect((await send.send(request())).ok).toBe(true);
+    expect(receiver.connections).toHaveLength(1);
+  });
+
+  it("GIVEN an idle connection THEN it is closed after the idle time", async () => {
+    const send = loggedSender({ idleConnectionMs: 300 });
+    await send.send(request());
+    await pause(100);
+    expect(receiver.connections[0].closedAt).toBeUndefined();
+    await waitUntil(() => receiver.connections[0].closedAt !== undefined, 1_500, "the idle connection to close");
+    expect(receiver.connections[0].closedAt!.getTime() - receiver.requests[0].receivedAt.getTime()).toBeGreaterThanOrEqual(250);
+    expect((await send.send(request())).ok).toBe(true);
+    expect(receiver.connections).toHaveLength(2);
+  });
+
+  it("WHEN the sender is closed THEN its pooled connections end, and a later attempt opens a new one", async () => {
+    const send = loggedSender();
+    await send.send(request());
+    await pause(50);
+    expect(receiver.connections[0].closedAt).toBeUndefined();
+    send.close();
+    await waitUntil(() => receiver.connections[0].closedAt !== undefined, 1_000, "the pooled connection to close");
+    expect((await send.send(request())).ok).toBe(true);
+    expect(receiver.connections).toHaveLength(2);
+  });
+
+  it("WHEN the sender is closed during an attempt on a reused connection THEN that attempt fails and is not sent again", async () => {
+    const send = loggedSender();
+    await send.send(request());
+    receiver.enqueue(respond.delayed(400));
+    const pending = send.send(request());
+    await receiver.waitForRequests(2);
+    send.close();
+    expect(await pending).toMatchObject({ ok: false, errorCode: "connection_failed", address: "127.0.0.1" });
+    await pause(500);
+    expect(receiver.requests).toHaveLength(2);
+    expect(send.lines[1]).toMatchObject({ reusedConnection: true, retried: false });
+  });
+
+  it("GIVEN an idle pooled connection THEN it does not keep the process alive", async () => {
+    // A separate process sends one webhook and then has nothing left to do: it must exit at once, not when
+    // the idle connection times out (4 s).
+    const senderModule = pathToFileURL(fileURLToPath(new URL("../../app/delivery/http-sender.server.ts", import.meta.url))).href;
+    const ssrfModule = pathToFileURL(fileURLToPath(new URL("../../app/delivery/ssrf.server.ts", import.meta.url))).href;
+    const script = `
+      const { createWebhookSender } = await import(${JSON.stringify(senderModule)});
+      const { createAddressPolicy } = await import(${JSON.stringify(ssrfModule)});
+      const sender = createWebhookSender({ extraCa: process.env.RECEIVER_CA, policy: createAddressPolicy({ allowAddresses: ["127.0.0.1"] }) });
+      const result = await sender.send(JSON.parse(process.env.WEBHOOK_REQUEST));
+      console.log(JSON.stringify(result));
+    `;
+    const started = Date.now();
+    const child = await new Promise<{ error: Error | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        ["--import", "tsx", "--input-type=module", "-e", script],
+        { env: { ...process.env, RECEIVER_CA: receiver.ca, WEBHOOK_REQUEST: JSON.stringify(request()) }, timeout: 15_000 },
+        (error, stdout, stderr) => resolve({ error, stdout, stderr }),
+      );
+    });
+    expect(child.stderr).toBe("");
+    expect(child.error).toBeNull();
+    expect(JSON.parse(child.stdout)).toMatchObject({ ok: true, statusCode: 200 });
+    await waitUntil(() => receiver.connections[0]?.closedAt !== undefined, 1_000, "the child's connection to close");
+    // The connection ended with the process, well before the idle time would have closed it.
+    expect(receiver.connections[0].closedAt!.getTime() - receiver.requests[0].receivedAt.getTime()).toBeLessThan(2_000);
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 });

@@ -1,6 +1,7 @@
 import { createServer, type Server } from "node:https";
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { TLSSocket } from "node:tls";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { Webhook as SvixWebhook } from "svix";
 import { HEADER_SIGNATURE, HEADER_TIMESTAMP, verifyContractSignature } from "../../app/delivery/signing";
@@ -15,6 +16,10 @@ import { getTestCertificates } from "./test-certificates";
  *   package and (c) the stock `svix` package, each against the secrets the receiver currently accepts.
  * - Answers as scripted: `enqueue(...)` sets the answers of the next requests in order; once the queue is
  *   empty every request gets the default answer (`respond.ok()` unless `setDefault` changed it).
+ * - Records every TLS connection in `connections`, so tests can tell a reused connection from a new one.
+ *   By default every answer closes its connection (`Connection: close`), so each request arrives on a new
+ *   one; with `keepAlive: true` connections stay open between requests (Node's server defaults,
+ *   `Keep-Alive: timeout=5`, or `keepAliveTimeoutMs`).
  *
  * Usage:
  *   const receiver = await startHttpsReceiver({ secrets: [secret] });
@@ -25,8 +30,8 @@ import { getTestCertificates } from "./test-certificates";
  */
 
 export type ScriptedResponse =
-  /** A complete answer. */
-  | { kind: "status"; status: number; headers?: Record<string, string>; body?: string }
+  /** A complete answer; after `delayMs` if given. */
+  | { kind: "status"; status: number; headers?: Record<string, string>; body?: string; delayMs?: number }
   /** Reads the request, then destroys the connection without answering (the client sees a reset). */
   | { kind: "reset" }
   /** Reads the request and never answers. */
@@ -46,6 +51,9 @@ export const respond = {
   retryAfter: (status: 429 | 503, retryAfter: string): ScriptedResponse =>
     ({ kind: "status", status, body: "slow down", headers: { "retry-after": retryAfter } }),
   gone: (): ScriptedResponse => ({ kind: "status", status: 410, body: "gone" }),
+  /** A complete answer that starts only after `delayMs`. */
+  delayed: (delayMs: number, status = 200, body = '{"received":true}'): ScriptedResponse =>
+    ({ kind: "status", status, body, delayMs, headers: { "content-type": "application/json" } }),
   redirect: (status: 301 | 302 | 303 | 307 | 308, location: string): ScriptedResponse =>
     ({ kind: "status", status, body: "", headers: { location } }),
   reset: (): ScriptedResponse => ({ kind: "reset" }),
@@ -82,6 +90,24 @@ export interface ReceivedRequest {
   svix: VerificationRecord;
   /** What the receiver answered (its script entry). */
   answer: ScriptedResponse;
+  /** Index in `receiver.connections` of the connection it arrived on. */
+  connection: number;
+}
+
+/** One TLS connection a client opened to the receiver (recorded once its handshake completed). */
+export interface ReceivedConnection {
+  /** The client's end. */
+  remoteAddress: string | undefined;
+  remotePort: number | undefined;
+  /** The receiver's address it arrived on. */
+  localAddress: string | undefined;
+  /** The client resumed an earlier TLS session (an abbreviated handshake). */
+  sessionReused: boolean;
+  openedAt: Date;
+  /** Set once the connection has closed, by either side. */
+  closedAt?: Date;
+  /** Requests received on it so far. */
+  requests: number;
 }
 
 export interface HttpsReceiver {
@@ -95,6 +121,8 @@ export interface HttpsReceiver {
   ca: string;
   /** Every request so far, in arrival order (recorded once the body is complete). */
   requests: ReceivedRequest[];
+  /** Every TLS connection so far, in the order their handshakes completed. */
+  connections: ReceivedConnection[];
   urlFor(path: string): string;
   enqueue(...answers: ScriptedResponse[]): void;
   setDefault(answer: ScriptedResponse): void;
@@ -102,15 +130,27 @@ export interface HttpsReceiver {
   setSecrets(secrets: readonly string[]): void;
   /** Resolves once at least `count` requests have been recorded. */
   waitForRequests(count: number, timeoutMs?: number): Promise<ReceivedRequest[]>;
+  /** Closes, at once, the kept-alive connections that are between requests (as a server's idle timeout does). */
+  closeIdleConnections(): void;
   close(): Promise<void>;
 }
 
 export interface ReceiverOptions {
   secrets?: readonly string[];
   /** Loopback address to listen on. Default 127.0.0.1. */
-  host?: "127.0.0.1" | "::1";
+  host?: "127.0.0.1" | "127.0.0.2" | "::1";
+  /** Port to listen on. Default: any free one. */
+  port?: number;
   /** Contract-recipe timestamp tolerance. Default 300 s. */
   toleranceSeconds?: number;
+  /**
+   * Keep connections open between requests. Default false: each answer closes its connection, the way the
+   * sender's connections behaved before they were pooled, which the delivery and integration suites assume
+   * (e.g. that a scripted reset fails the attempt rather than being sent again on a new connection).
+   */
+  keepAlive?: boolean;
+  /** With `keepAlive`: how long an idle connection stays open (the server's `keepAliveTimeout`). Default Node's, 5 s. */
+  keepAliveTimeoutMs?: number;
 }
 
 function firstHeader(value: string | string[] | undefined): string | undefined {
@@ -160,15 +200,28 @@ export async function startHttpsReceiver(options: ReceiverOptions = {}): Promise
   const queue: ScriptedResponse[] = [];
   let fallback: ScriptedResponse = respond.ok();
   const requests: ReceivedRequest[] = [];
+  const connections: ReceivedConnection[] = [];
+  const connectionIndex = new WeakMap<object, number>();
   const timers = new Set<NodeJS.Timeout>();
   const waiters = new Set<() => void>();
 
   function answer(script: ScriptedResponse, req: IncomingMessage, res: ServerResponse): void {
     switch (script.kind) {
-      case "status":
-        res.writeHead(script.status, script.headers);
-        res.end(script.body ?? "");
+      case "status": {
+        const send = () => {
+          if (res.destroyed) return;
+          if (!options.keepAlive) res.setHeader("connection", "close");
+          res.writeHead(script.status, script.headers);
+          res.end(script.body ?? "");
+        };
+        if (!script.delayMs) return send();
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          send();
+        }, script.delayMs);
+        timers.add(timer);
         return;
+      }
       case "reset":
         req.socket.destroy();
         return;
@@ -206,6 +259,8 @@ export async function startHttpsReceiver(options: ReceiverOptions = {}): Promise
     req.on("end", () => {
       const rawBody = Buffer.concat(chunks);
       const script = queue.shift() ?? fallback;
+      const connection = connectionIndex.get(req.socket) ?? -1;
+      if (connections[connection]) connections[connection].requests++;
       requests.push({
         method: req.method ?? "",
         path: req.url ?? "",
@@ -216,15 +271,30 @@ export async function startHttpsReceiver(options: ReceiverOptions = {}): Promise
         receivedAt: new Date(),
         ...verifyAll(secrets, rawBody, req.headers, options.toleranceSeconds),
         answer: script,
+        connection,
       });
       for (const wake of [...waiters]) wake();
       answer(script, req, res);
     });
   });
 
+  if (options.keepAliveTimeoutMs !== undefined) server.keepAliveTimeout = options.keepAliveTimeoutMs;
+  server.on("secureConnection", (socket: TLSSocket) => {
+    const record: ReceivedConnection = {
+      remoteAddress: socket.remoteAddress,
+      remotePort: socket.remotePort,
+      localAddress: socket.localAddress,
+      sessionReused: socket.isSessionReused(),
+      openedAt: new Date(),
+      requests: 0,
+    };
+    connectionIndex.set(socket, connections.push(record) - 1);
+    socket.once("close", () => void (record.closedAt = new Date()));
+  });
+
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(0, host, () => resolve());
+    server.listen(options.port ?? 0, host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
   const hostInUrl = host.includes(":") ? `[${host}]` : host;
@@ -237,6 +307,7 @@ export async function startHttpsReceiver(options: ReceiverOptions = {}): Promise
     host,
     ca,
     requests,
+    connections,
     urlFor: (path) => `${url}${path.startsWith("/") ? path : `/${path}`}`,
     enqueue: (...answers) => void queue.push(...answers),
     setDefault: (script) => void (fallback = script),
@@ -258,6 +329,7 @@ export async function startHttpsReceiver(options: ReceiverOptions = {}): Promise
         check();
       });
     },
+    closeIdleConnections: () => server.closeIdleConnections(),
     async close() {
       for (const timer of timers) clearInterval(timer);
       timers.clear();
