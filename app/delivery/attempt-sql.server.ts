@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { createBatcher, type Batched } from "../lib/batcher";
 import { newId } from "../lib/ids";
 import { sqlTimestamp } from "../lib/db.server";
 
@@ -26,33 +27,61 @@ export interface ClaimedRow {
   shopDomain: string;
 }
 
+interface ClaimRequest {
+  id: string;
+  now: Date;
+  leaseMs: number;
+}
+
 /**
  * Claims a delivery that is waiting and due, for an active endpoint of an installed shop: one conditional
  * update, so of two workers holding jobs for it exactly one gets a row back (the other, blocked on the
  * row lock, finds the status changed and gets none). Null when the delivery is in any other state; the
- * caller then looks at it the careful way.
+ * caller then looks at it the careful way. Claims made at the same moment share one statement.
  */
-export async function claimDueDelivery(pool: pg.Pool, id: string, now: Date, leaseMs: number): Promise<ClaimedRow | null> {
-  const { rows } = await pool.query<ClaimedRow>({
-    name: "tryon_claim_due_delivery",
+export function claimDueDelivery(pool: pg.Pool, id: string, now: Date, leaseMs: number): Promise<ClaimedRow | null> {
+  return batchersOf(pool).claim({ id, now, leaseMs });
+}
+
+async function claimDueDeliveries(pool: pg.Pool, requests: ClaimRequest[]): Promise<(ClaimedRow | null)[]> {
+  // A delivery asked for twice in one batch (two jobs for it) is claimed at most once: the first asker
+  // gets it, the others get null, as they would from two separate statements.
+  const first = new Map<string, ClaimRequest>();
+  for (const r of requests) if (!first.has(r.id)) first.set(r.id, r);
+  const unique = [...first.values()];
+  const { rows } = await pool.query<ClaimedRow & { id: string }>({
+    name: "tryon_claim_due_deliveries",
     text: `
+      WITH input AS (
+        SELECT * FROM unnest($1::text[], $2::timestamp(3)[], $3::timestamp(3)[]) AS i("id", "now", "leaseUntil")
+      ), locked AS (
+        -- Rows are locked in id order, so two batches that share deliveries cannot deadlock.
+        SELECT d."id", d."status" FROM "Delivery" AS d JOIN input AS i ON i."id" = d."id"
+        WHERE d."status" IN ('pending', 'retrying') AND d."nextAttemptAt" <= i."now"
+        ORDER BY d."id"
+        FOR UPDATE OF d
+      )
       UPDATE "Delivery" AS d
-      SET "status" = 'delivering', "attemptCount" = d."attemptCount" + 1, "lockedUntil" = $3::timestamp(3), "updatedAt" = $2::timestamp(3)
-      FROM "WebhookEndpoint" AS e, "Shop" AS s, (SELECT "status" FROM "Delivery" WHERE "id" = $1) AS before
-      WHERE d."id" = $1
-        AND d."status" IN ('pending', 'retrying') AND d."nextAttemptAt" <= $2::timestamp(3)
+      SET "status" = 'delivering', "attemptCount" = d."attemptCount" + 1, "lockedUntil" = i."leaseUntil", "updatedAt" = i."now"
+      FROM locked, input AS i, "WebhookEndpoint" AS e, "Shop" AS s
+      WHERE d."id" = locked."id" AND i."id" = d."id"
         AND e."id" = d."endpointId" AND e."state" = 'active'
         AND s."id" = d."shopId" AND s."uninstalledAt" IS NULL
-      RETURNING d."attemptCount", d."attemptsBeforeReplay", before."status" AS "previousStatus", d."event", d."payload",
+      RETURNING d."id", d."attemptCount", d."attemptsBeforeReplay", locked."status" AS "previousStatus", d."event", d."payload",
         d."shopId", d."endpointId", e."url", e."secretCiphertext",
-        CASE WHEN e."previousSecretUntil" > $2::timestamp(3) THEN e."previousSecretCiphertext" END AS "previousSecretCiphertext",
+        CASE WHEN e."previousSecretUntil" > i."now" THEN e."previousSecretCiphertext" END AS "previousSecretCiphertext",
         s."domain" AS "shopDomain"`,
-    values: [id, sqlTimestamp(now), sqlTimestamp(new Date(now.getTime() + leaseMs))],
+    values: [
+      unique.map((r) => r.id),
+      unique.map((r) => sqlTimestamp(r.now)),
+      unique.map((r) => sqlTimestamp(new Date(r.now.getTime() + r.leaseMs))),
+    ],
   });
-  const row = rows[0];
-  if (!row) return null;
-  // A status changed by a concurrent writer between the snapshot and the lock is still one of the two.
-  return { ...row, previousStatus: row.previousStatus === "pending" ? "pending" : "retrying" };
+  const claimed = new Map(rows.map(({ id, ...row }) => [id, row]));
+  return requests.map((r) => {
+    const row = first.get(r.id) === r ? claimed.get(r.id) : undefined;
+    return row ? { ...row, previousStatus: row.previousStatus === "pending" ? "pending" : "retrying" } : null;
+  });
 }
 
 export interface DeliveredAttempt {
@@ -76,33 +105,70 @@ export const LAST_SUCCESS_RESOLUTION_MS = 5_000;
 /**
  * Records a 2xx: the delivery is delivered (also if it was cancelled while the request was in flight:
  * the receiver has the lead), the attempt joins the history, the endpoint's health is refreshed. False
- * when this worker no longer holds the attempt (another took it over), and nothing is written.
+ * when this worker no longer holds the attempt (another took it over), and nothing is written. Records
+ * made at the same moment share one statement.
  */
-export async function recordDeliveredAttempt(pool: pg.Pool, a: DeliveredAttempt): Promise<boolean> {
-  const finishedAt = sqlTimestamp(a.finishedAt);
-  const { rows } = await pool.query<{ recorded: number }>({
-    name: "tryon_record_delivered_attempt",
+export function recordDeliveredAttempt(pool: pg.Pool, attempt: DeliveredAttempt): Promise<boolean> {
+  return batchersOf(pool).record(attempt);
+}
+
+async function recordDeliveredAttempts(pool: pg.Pool, attempts: DeliveredAttempt[]): Promise<boolean[]> {
+  const { rows } = await pool.query<{ id: string; number: number }>({
+    name: "tryon_record_delivered_attempts",
     text: `
-      WITH delivery AS (
-        UPDATE "Delivery"
-        SET "status" = 'delivered', "deliveredAt" = $3::timestamp(3), "lockedUntil" = NULL, "lastError" = NULL,
-          "lastStatusCode" = $4::int, "updatedAt" = $3::timestamp(3)
-        WHERE "id" = $1 AND "attemptCount" = $2::int AND "status" IN ('delivering', 'cancelled')
-        RETURNING "id", "endpointId"
+      WITH input AS (
+        SELECT * FROM unnest($1::text[], $2::int[], $3::timestamp(3)[], $4::timestamp(3)[], $5::int[], $6::text[], $7::int[], $8::text[], $9::text[])
+          AS i("deliveryId", "number", "finishedAt", "startedAt", "durationMs", "address", "statusCode", "responseExcerpt", "attemptId")
+      ), delivery AS (
+        UPDATE "Delivery" AS d
+        SET "status" = 'delivered', "deliveredAt" = i."finishedAt", "lockedUntil" = NULL, "lastError" = NULL,
+          "lastStatusCode" = i."statusCode", "updatedAt" = i."finishedAt"
+        FROM input AS i
+        WHERE d."id" = i."deliveryId" AND d."attemptCount" = i."number" AND d."status" IN ('delivering', 'cancelled')
+        RETURNING d."id", d."endpointId", i.*
       ), attempt AS (
         INSERT INTO "DeliveryAttempt" ("id", "deliveryId", "number", "startedAt", "durationMs", "address", "statusCode", "responseExcerpt")
-        SELECT $5, delivery."id", $2::int, $6::timestamp(3), $7::int, $8, $4::int, $9 FROM delivery
+        SELECT "attemptId", "id", "number", "startedAt", "durationMs", "address", "statusCode", "responseExcerpt" FROM delivery
       ), endpoint AS (
-        UPDATE "WebhookEndpoint" AS e SET "consecutiveFailures" = 0, "lastSuccessAt" = $3::timestamp(3)
-        FROM delivery
-        WHERE e."id" = delivery."endpointId"
-          AND (e."consecutiveFailures" <> 0 OR e."lastSuccessAt" IS NULL OR e."lastSuccessAt" <= $10::timestamp(3))
+        UPDATE "WebhookEndpoint" AS e SET "consecutiveFailures" = 0, "lastSuccessAt" = latest."finishedAt"
+        FROM (SELECT "endpointId", max("finishedAt") AS "finishedAt" FROM delivery GROUP BY "endpointId") AS latest
+        WHERE e."id" = latest."endpointId"
+          AND (e."consecutiveFailures" <> 0 OR e."lastSuccessAt" IS NULL
+            OR e."lastSuccessAt" <= latest."finishedAt" - interval '${LAST_SUCCESS_RESOLUTION_MS} milliseconds')
       )
-      SELECT count(*)::int AS recorded FROM delivery`,
+      SELECT "id", "number" FROM delivery`,
     values: [
-      a.deliveryId, a.attempt, finishedAt, a.statusCode, newId(a.finishedAt.getTime()), sqlTimestamp(a.startedAt), a.durationMs,
-      a.address, a.responseExcerpt, sqlTimestamp(new Date(a.finishedAt.getTime() - LAST_SUCCESS_RESOLUTION_MS)),
+      attempts.map((a) => a.deliveryId),
+      attempts.map((a) => a.attempt),
+      attempts.map((a) => sqlTimestamp(a.finishedAt)),
+      attempts.map((a) => sqlTimestamp(a.startedAt)),
+      attempts.map((a) => a.durationMs),
+      attempts.map((a) => a.address),
+      attempts.map((a) => a.statusCode),
+      attempts.map((a) => a.responseExcerpt),
+      attempts.map((a) => newId(a.finishedAt.getTime())),
     ],
   });
-  return rows[0]?.recorded === 1;
+  const recorded = new Set(rows.map((r) => `${r.id}#${r.number}`));
+  return attempts.map((a) => recorded.has(`${a.deliveryId}#${a.attempt}`));
+}
+
+interface Batchers {
+  claim: Batched<ClaimRequest, ClaimedRow | null>;
+  record: Batched<DeliveredAttempt, boolean>;
+}
+
+const batchers = new WeakMap<pg.Pool, Batchers>();
+
+/** One pair per pool: every worker of a process shares its statements. */
+function batchersOf(pool: pg.Pool): Batchers {
+  let found = batchers.get(pool);
+  if (!found) {
+    found = {
+      claim: createBatcher({ runBatch: (requests) => claimDueDeliveries(pool, requests), maxBatch: 50, maxInFlight: 2 }),
+      record: createBatcher({ runBatch: (attempts) => recordDeliveredAttempts(pool, attempts), maxBatch: 50, maxInFlight: 2 }),
+    };
+    batchers.set(pool, found);
+  }
+  return found;
 }

@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { postgresPoolOf, sqlTimestamp, type Db, type Prisma } from "../lib/db.server";
+import { createBatcher, type Batched } from "../lib/batcher";
 import { newId } from "../lib/ids";
 import { systemClock, type Clock } from "./clock";
 import { EndpointNotFoundError } from "./errors";
@@ -105,46 +106,91 @@ export async function recordLeadWithDeliveries(
 
 /**
  * recordLeadWithDeliveries on PostgreSQL: the lead, its product and its deliveries in one statement
- * (one round trip, atomic like a transaction). A repeated idempotency key inserts nothing at all.
+ * (atomic like a transaction), shared with the leads captured at the same moment (see createBatcher).
+ * A repeated idempotency key inserts nothing at all.
  */
 async function recordInOneStatement(db: Db, pool: pg.Pool, input: CapturedLead, now: Date): Promise<RecordedLead> {
   const lead: StoredLead = { id: newId(now.getTime()), ...leadData(input, now) } as StoredLead;
   const payload = serializeBody(buildLeadCapturedBody(lead, input.shopDomain));
-  const at = sqlTimestamp(now);
-  const { rows } = await pool.query<{ inserted: number; deliveryIds: string[] }>({
-    name: "tryon_record_lead_with_deliveries",
-    text: `
-      WITH lead AS (
-        INSERT INTO "Lead" ("id", "shopId", "email", "emailSearch", "productId", "productTitle", "productUrl", "variantId",
-          "variantTitle", "resultContext", "consent", "tagged", "taggedAt", "customerId", "utmSource", "utmMedium", "utmCampaign",
-          "utmTerm", "utmContent", "pageUrl", "idempotencyKey", "capturedAt")
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::timestamp(3), $14, $15, $16, $17, $18, $19, $20, $21, $22::timestamp(3))
-        ON CONFLICT ("shopId", "idempotencyKey") DO NOTHING
-        RETURNING "id"
-      ), product AS (
-        INSERT INTO "TriedProduct" ("shopId", "productId", "title", "url", "lastTriedAt")
-        SELECT $2, $5, $6, $7, $22::timestamp(3) FROM lead
-        ON CONFLICT ("shopId", "productId") DO UPDATE SET "title" = EXCLUDED."title", "url" = EXCLUDED."url", "lastTriedAt" = EXCLUDED."lastTriedAt"
-      ), delivery AS (
-        INSERT INTO "Delivery" ("id", "shopId", "endpointId", "leadId", "event", "payload", "status", "nextAttemptAt", "createdAt", "updatedAt")
-        SELECT 'c' || substr(replace(gen_random_uuid()::text, '-', ''), 1, 24), $2, e."id", lead."id", 'lead_captured', $23, 'pending',
-          $22::timestamp(3), $22::timestamp(3), $22::timestamp(3)
-        FROM lead, "WebhookEndpoint" AS e
-        WHERE e."shopId" = $2 AND e."state" IN ('active', 'paused')
-        RETURNING "id"
-      )
-      SELECT (SELECT count(*) FROM lead)::int AS inserted, ARRAY(SELECT "id" FROM delivery) AS "deliveryIds"`,
-    values: [
-      lead.id, lead.shopId, lead.email, lead.emailSearch, lead.productId, lead.productTitle, lead.productUrl, lead.variantId,
-      lead.variantTitle, lead.resultContext, lead.consent, lead.tagged, lead.taggedAt && sqlTimestamp(lead.taggedAt), lead.customerId,
-      lead.utmSource, lead.utmMedium, lead.utmCampaign, lead.utmTerm, lead.utmContent, lead.pageUrl, lead.idempotencyKey, at, payload,
-    ],
-  });
-  if (rows[0].inserted === 1) return { lead, deliveryIds: rows[0].deliveryIds, duplicate: false };
+  const deliveryIds = await leadWritersOf(pool)({ lead, payload });
+  if (deliveryIds) return { lead, deliveryIds, duplicate: false };
   // The key was stored before (or by a request that raced this one and committed first).
   const existing = input.idempotencyKey ? await findByIdempotencyKey(db, input.shopId, input.idempotencyKey) : null;
   if (!existing) throw new Error("The lead was neither stored nor found by its idempotency key.");
   return { lead: existing, deliveryIds: [], duplicate: true };
+}
+
+interface LeadToWrite {
+  lead: StoredLead;
+  payload: string;
+}
+
+const LEAD_COLUMNS = [
+  ["id", "text"], ["shopId", "text"], ["email", "text"], ["emailSearch", "text"], ["productId", "text"], ["productTitle", "text"],
+  ["productUrl", "text"], ["variantId", "text"], ["variantTitle", "text"], ["resultContext", "text"], ["consent", "boolean"],
+  ["tagged", "boolean"], ["taggedAt", "timestamp(3)"], ["customerId", "text"], ["utmSource", "text"], ["utmMedium", "text"],
+  ["utmCampaign", "text"], ["utmTerm", "text"], ["utmContent", "text"], ["pageUrl", "text"], ["idempotencyKey", "text"],
+  ["capturedAt", "timestamp(3)"],
+] as const satisfies readonly (readonly [keyof StoredLead, string])[];
+
+const quoted = (names: readonly string[]) => names.map((n) => `"${n}"`).join(", ");
+const LEAD_COLUMN_LIST = quoted(LEAD_COLUMNS.map(([name]) => name));
+
+/**
+ * Writes leads with their products and deliveries; answers, per lead, the ids of its deliveries, or null
+ * for a lead not written because its idempotency key was taken. Products are upserted in key order, so
+ * two statements that touch the same products take their row locks in the same order.
+ */
+async function writeLeads(pool: pg.Pool, items: LeadToWrite[]): Promise<(string[] | null)[]> {
+  const arrays = LEAD_COLUMNS.map(([name, type], i) => `$${i + 1}::${type}[]`).join(", ");
+  const payloadParam = `$${LEAD_COLUMNS.length + 1}::text[]`;
+  const { rows } = await pool.query<{ id: string; deliveryIds: string[] }>({
+    name: "tryon_write_leads",
+    text: `
+      WITH input AS (
+        SELECT * FROM unnest(${arrays}, ${payloadParam}) AS i(${LEAD_COLUMN_LIST}, "payload")
+      ), lead AS (
+        INSERT INTO "Lead" (${LEAD_COLUMN_LIST})
+        SELECT ${LEAD_COLUMN_LIST} FROM input
+        ON CONFLICT ("shopId", "idempotencyKey") DO NOTHING
+        RETURNING "id"
+      ), product AS (
+        INSERT INTO "TriedProduct" ("shopId", "productId", "title", "url", "lastTriedAt")
+        SELECT DISTINCT ON (i."shopId", i."productId") i."shopId", i."productId", i."productTitle", i."productUrl", i."capturedAt"
+        FROM input AS i JOIN lead ON lead."id" = i."id"
+        ORDER BY i."shopId", i."productId", i."capturedAt" DESC
+        ON CONFLICT ("shopId", "productId") DO UPDATE SET "title" = EXCLUDED."title", "url" = EXCLUDED."url", "lastTriedAt" = EXCLUDED."lastTriedAt"
+      ), delivery AS (
+        INSERT INTO "Delivery" ("id", "shopId", "endpointId", "leadId", "event", "payload", "status", "nextAttemptAt", "createdAt", "updatedAt")
+        SELECT 'c' || substr(replace(gen_random_uuid()::text, '-', ''), 1, 24), i."shopId", e."id", i."id", 'lead_captured', i."payload",
+          'pending', i."capturedAt", i."capturedAt", i."capturedAt"
+        FROM input AS i JOIN lead ON lead."id" = i."id"
+          JOIN "WebhookEndpoint" AS e ON e."shopId" = i."shopId" AND e."state" IN ('active', 'paused')
+        RETURNING "id", "leadId"
+      )
+      SELECT lead."id", ARRAY(SELECT d."id" FROM delivery AS d WHERE d."leadId" = lead."id") AS "deliveryIds" FROM lead`,
+    values: [
+      ...LEAD_COLUMNS.map(([name, type]) =>
+        items.map(({ lead }) => {
+          const value = lead[name];
+          return type === "timestamp(3)" && value instanceof Date ? sqlTimestamp(value) : value;
+        })),
+      items.map((item) => item.payload),
+    ],
+  });
+  const written = new Map(rows.map((r) => [r.id, r.deliveryIds]));
+  return items.map(({ lead }) => written.get(lead.id) ?? null);
+}
+
+const leadWriters = new WeakMap<pg.Pool, Batched<LeadToWrite, string[] | null>>();
+
+function leadWritersOf(pool: pg.Pool): Batched<LeadToWrite, string[] | null> {
+  let writer = leadWriters.get(pool);
+  if (!writer) {
+    writer = createBatcher({ runBatch: (items) => writeLeads(pool, items), maxBatch: 100, maxInFlight: 3 });
+    leadWriters.set(pool, writer);
+  }
+  return writer;
 }
 
 /**
