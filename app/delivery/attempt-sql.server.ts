@@ -56,21 +56,26 @@ async function claimDueDeliveries(pool: pg.Pool, requests: ClaimRequest[]): Prom
         SELECT * FROM unnest($1::text[], $2::timestamp(3)[], $3::timestamp(3)[]) AS i("id", "now", "leaseUntil")
       ), locked AS (
         -- Rows are locked in id order, so two batches that share deliveries cannot deadlock.
-        SELECT d."id", d."status" FROM "Delivery" AS d JOIN input AS i ON i."id" = d."id"
-        WHERE d."status" IN ('pending', 'retrying') AND d."nextAttemptAt" <= i."now"
+        SELECT d."id", d."status", i."now", i."leaseUntil", e."url", e."secretCiphertext",
+          CASE WHEN e."previousSecretUntil" > i."now" THEN e."previousSecretCiphertext" END AS "previousSecretCiphertext",
+          s."domain" AS "shopDomain"
+        FROM "Delivery" AS d
+          JOIN input AS i ON i."id" = d."id"
+          CROSS JOIN LATERAL (
+            SELECT "url", "secretCiphertext", "previousSecretCiphertext", "previousSecretUntil" FROM "WebhookEndpoint"
+            WHERE "id" = d."endpointId" AND ("state" = 'active') IS TRUE LIMIT 1
+          ) AS e
+          CROSS JOIN LATERAL (SELECT "domain" FROM "Shop" WHERE "id" = d."shopId" AND "uninstalledAt" IS NULL LIMIT 1) AS s
+        WHERE d."id" = ANY($1::text[]) AND (d."status" IN ('pending', 'retrying') AND d."nextAttemptAt" <= i."now") IS TRUE
         ORDER BY d."id"
         FOR UPDATE OF d
       )
       UPDATE "Delivery" AS d
-      SET "status" = 'delivering', "attemptCount" = d."attemptCount" + 1, "lockedUntil" = i."leaseUntil", "updatedAt" = i."now"
-      FROM locked, input AS i, "WebhookEndpoint" AS e, "Shop" AS s
-      WHERE d."id" = locked."id" AND i."id" = d."id"
-        AND e."id" = d."endpointId" AND e."state" = 'active'
-        AND s."id" = d."shopId" AND s."uninstalledAt" IS NULL
+      SET "status" = 'delivering', "attemptCount" = d."attemptCount" + 1, "lockedUntil" = locked."leaseUntil", "updatedAt" = locked."now"
+      FROM locked
+      WHERE d."id" = ANY($1::text[]) AND d."id" = locked."id"
       RETURNING d."id", d."attemptCount", d."attemptsBeforeReplay", locked."status" AS "previousStatus", d."event", d."payload",
-        d."shopId", d."endpointId", e."url", e."secretCiphertext",
-        CASE WHEN e."previousSecretUntil" > i."now" THEN e."previousSecretCiphertext" END AS "previousSecretCiphertext",
-        s."domain" AS "shopDomain"`,
+        d."shopId", d."endpointId", locked."url", locked."secretCiphertext", locked."previousSecretCiphertext", locked."shopDomain"`,
     values: [
       unique.map((r) => r.id),
       unique.map((r) => sqlTimestamp(r.now)),
@@ -124,7 +129,8 @@ async function recordDeliveredAttempts(pool: pg.Pool, attempts: DeliveredAttempt
         SET "status" = 'delivered', "deliveredAt" = i."finishedAt", "lockedUntil" = NULL, "lastError" = NULL,
           "lastStatusCode" = i."statusCode", "updatedAt" = i."finishedAt"
         FROM input AS i
-        WHERE d."id" = i."deliveryId" AND d."attemptCount" = i."number" AND d."status" IN ('delivering', 'cancelled')
+        WHERE d."id" = ANY($1::text[]) AND d."id" = i."deliveryId" AND d."attemptCount" = i."number"
+          AND (d."status" IN ('delivering', 'cancelled')) IS TRUE
         RETURNING d."id", d."endpointId", i.*
       ), attempt AS (
         INSERT INTO "DeliveryAttempt" ("id", "deliveryId", "number", "startedAt", "durationMs", "address", "statusCode", "responseExcerpt")
@@ -132,7 +138,7 @@ async function recordDeliveredAttempts(pool: pg.Pool, attempts: DeliveredAttempt
       ), endpoint AS (
         UPDATE "WebhookEndpoint" AS e SET "consecutiveFailures" = 0, "lastSuccessAt" = latest."finishedAt"
         FROM (SELECT "endpointId", max("finishedAt") AS "finishedAt" FROM delivery GROUP BY "endpointId") AS latest
-        WHERE e."id" = latest."endpointId"
+        WHERE e."id" = ANY(ARRAY(SELECT "endpointId" FROM delivery)) AND e."id" = latest."endpointId"
           AND (e."consecutiveFailures" <> 0 OR e."lastSuccessAt" IS NULL
             OR e."lastSuccessAt" <= latest."finishedAt" - interval '${LAST_SUCCESS_RESOLUTION_MS} milliseconds')
       )
@@ -165,8 +171,8 @@ function batchersOf(pool: pg.Pool): Batchers {
   let found = batchers.get(pool);
   if (!found) {
     found = {
-      claim: createBatcher({ runBatch: (requests) => claimDueDeliveries(pool, requests), maxBatch: 50, maxInFlight: 2 }),
-      record: createBatcher({ runBatch: (attempts) => recordDeliveredAttempts(pool, attempts), maxBatch: 50, maxInFlight: 2 }),
+      claim: createBatcher({ runBatch: (requests) => claimDueDeliveries(pool, requests), maxBatch: 50, maxInFlight: 1 }),
+      record: createBatcher({ runBatch: (attempts) => recordDeliveredAttempts(pool, attempts), maxBatch: 50, maxInFlight: 1 }),
     };
     batchers.set(pool, found);
   }

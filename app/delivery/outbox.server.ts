@@ -165,7 +165,9 @@ async function writeLeads(pool: pg.Pool, items: LeadToWrite[]): Promise<(string[
         SELECT 'c' || substr(replace(gen_random_uuid()::text, '-', ''), 1, 24), i."shopId", e."id", i."id", 'lead_captured', i."payload",
           'pending', i."capturedAt", i."capturedAt", i."capturedAt"
         FROM input AS i JOIN lead ON lead."id" = i."id"
-          JOIN "WebhookEndpoint" AS e ON e."shopId" = i."shopId" AND e."state" IN ('active', 'paused')
+          CROSS JOIN LATERAL (
+            SELECT "id" FROM "WebhookEndpoint" WHERE "shopId" = i."shopId" AND ("state" IN ('active', 'paused')) IS TRUE LIMIT 100
+          ) AS e
         RETURNING "id", "leadId"
       )
       SELECT lead."id", ARRAY(SELECT d."id" FROM delivery AS d WHERE d."leadId" = lead."id") AS "deliveryIds" FROM lead`,

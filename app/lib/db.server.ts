@@ -22,23 +22,40 @@ export function createDb(databaseUrl: string): Db {
     `./node_modules/.prisma-clients/${sqlite ? "sqlite" : "postgres"}/index.js`,
   ) as { PrismaClient: new (options: object) => Db };
   if (sqlite) return new Client({ adapter: new PrismaLibSQL({ url: databaseUrl }) });
-  // One pool per client, shared by Prisma and the hot paths that speak SQL to it directly (postgresPoolOf).
   const pool = new pg.Pool({ connectionString: databaseUrl, allowExitOnIdle: true });
   // An idle connection the server closed is dropped from the pool; the next query opens a new one.
   pool.on("error", () => undefined);
   const db = new Client({ adapter: new PrismaPg(pool) });
-  pools.set(db, pool);
+  pools.set(db, createStatementPool(databaseUrl));
   return db;
+}
+
+/**
+ * A few connections for the statements that run once per lead or per delivery attempt (postgresPoolOf).
+ * Prisma spends about three times the CPU of node-postgres on the simplest query (it plans each one in
+ * its WebAssembly query compiler), and on these paths one SQL statement does what would be a transaction
+ * of several Prisma calls.
+ *
+ * Those statements are prepared once per connection and always run on their generic plan: planning
+ * their CTEs anew for every execution costs PostgreSQL more than running them. A generic plan is made
+ * once, from the table statistics of that moment, and kept; so that a plan made while the tables were
+ * nearly empty stays right when they hold millions of rows, these connections never scan a table
+ * sequentially, and the statements reach every row through an index: by a key list (`"id" = ANY($1)`)
+ * or through a LATERAL subquery with a LIMIT, which the planner keeps as a per-row index lookup.
+ * Prisma's own connections keep PostgreSQL's default planning.
+ */
+function createStatementPool(databaseUrl: string): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: databaseUrl, max: 5, allowExitOnIdle: true,
+    options: "-c plan_cache_mode=force_generic_plan -c enable_seqscan=off -c enable_hashjoin=off -c enable_mergejoin=off",
+  });
+  pool.on("error", () => undefined);
+  return pool;
 }
 
 const pools = new WeakMap<Db, pg.Pool>();
 
-/**
- * The node-postgres pool under a PostgreSQL client, or null on SQLite. For the few statements that run
- * once per lead or per delivery attempt: Prisma spends about three times the CPU of node-postgres on the
- * simplest query (it plans each one in its WebAssembly query compiler), and on these paths a single SQL
- * statement does what would be a transaction of several Prisma calls.
- */
+/** The statement pool of a PostgreSQL client (see createStatementPool), or null on SQLite. */
 export function postgresPoolOf(db: Db): pg.Pool | null {
   return pools.get(db) ?? null;
 }
