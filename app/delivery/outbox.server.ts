@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { postgresPoolOf, sqlTimestamp, type Db, type Prisma } from "../lib/db.server";
+import { postgresPoolsOf, sqlTimestamp, type Db, type Prisma } from "../lib/db.server";
 import { createBatcher, type Batched } from "../lib/batcher";
 import { newId } from "../lib/ids";
 import { systemClock, type Clock } from "./clock";
@@ -61,7 +61,7 @@ export async function recordLeadWithDeliveries(
   options: { clock?: Clock } = {},
 ): Promise<RecordedLead> {
   const now = (options.clock ?? systemClock).now();
-  const pool = postgresPoolOf(db);
+  const pool = postgresPoolsOf(db)?.durable;
   if (pool) return recordInOneStatement(db, pool, input, now);
   try {
     return await db.$transaction(async (tx) => {

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { postgresPoolOf, type Db, type Prisma } from "../lib/db.server";
+import { postgresPoolsOf, type Db, type Prisma } from "../lib/db.server";
 import { decryptSecret, type KeyRing } from "../lib/secret-box.server";
 import { claimDueDelivery, LAST_SUCCESS_RESOLUTION_MS, recordDeliveredAttempt } from "./attempt-sql.server";
 import type { Clock } from "./clock";
@@ -97,7 +97,7 @@ export async function processDelivery(deps: ProcessDeliveryDeps, deliveryId: str
  * Null for anything else, and always on SQLite.
  */
 async function claimIfDue(deps: ProcessDeliveryDeps, deliveryId: string): Promise<Claim | null> {
-  const pool = postgresPoolOf(deps.db);
+  const pool = postgresPoolsOf(deps.db)?.relaxed;
   if (!pool) return null;
   const row = await claimDueDelivery(pool, deliveryId, deps.clock.now(), deps.leaseMs);
   return row && { id: deliveryId, attempt: row.attemptCount, ...row };
@@ -203,7 +203,7 @@ async function record(deps: ProcessDeliveryDeps, d: Claim, startedAt: Date, resu
   const holds = { id: d.id, attemptCount: d.attempt };
 
   if (result.ok) {
-    const pool = postgresPoolOf(deps.db);
+    const pool = postgresPoolsOf(deps.db)?.relaxed;
     const recorded = pool
       ? await recordDeliveredAttempt(pool, { ...attemptRow, deliveryId: d.id, attempt: d.attempt, finishedAt: now })
       : await recordDeliveredPortably(deps.db, d, attemptRow, now);

@@ -1,5 +1,6 @@
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
+import { createBatcher, type Batched } from "../lib/batcher";
 
 /**
  * The BullMQ queue that wakes the delivery worker. Redis only ever holds a delivery id: the payload,
@@ -126,13 +127,24 @@ export async function enqueueDeliveries(queue: DeliveryQueue, deliveryIds: reado
 
 /**
  * Enqueues the first attempt of deliveries committed a moment ago by this caller: no job can exist for
- * them yet, so there is nothing to look up first, and all of them go in one round trip.
+ * them yet, so there is nothing to look up first. The deliveries of captures that finish at the same
+ * moment go to Redis together, in one round trip (see createBatcher).
  */
 export async function enqueueNewDeliveries(queue: DeliveryQueue, deliveryIds: readonly string[]): Promise<void> {
   if (deliveryIds.length === 0) return;
-  if (deliveryIds.length === 1) {
-    await queue.add(DELIVERY_JOB_NAME, {}, { jobId: deliveryJobId(deliveryIds[0], 1) });
-    return;
+  let enqueue = newDeliveryEnqueuers.get(queue);
+  if (!enqueue) {
+    enqueue = createBatcher<readonly string[], void>({
+      runBatch: async (groups) => {
+        await queue.addBulk(groups.flat().map((id) => ({ name: DELIVERY_JOB_NAME, data: {}, opts: { jobId: deliveryJobId(id, 1) } })));
+        return groups.map(() => undefined);
+      },
+      maxBatch: 200,
+      maxInFlight: 2,
+    });
+    newDeliveryEnqueuers.set(queue, enqueue);
   }
-  await queue.addBulk(deliveryIds.map((id) => ({ name: DELIVERY_JOB_NAME, data: {}, opts: { jobId: deliveryJobId(id, 1) } })));
+  await enqueue(deliveryIds);
 }
+
+const newDeliveryEnqueuers = new WeakMap<DeliveryQueue, Batched<readonly string[], void>>();

@@ -26,12 +26,15 @@ export function createDb(databaseUrl: string): Db {
   // An idle connection the server closed is dropped from the pool; the next query opens a new one.
   pool.on("error", () => undefined);
   const db = new Client({ adapter: new PrismaPg(pool) });
-  pools.set(db, createStatementPool(databaseUrl));
+  pools.set(db, {
+    durable: createStatementPool(databaseUrl, { max: 4 }),
+    relaxed: createStatementPool(databaseUrl, { max: 3, relaxedCommit: true }),
+  });
   return db;
 }
 
 /**
- * A few connections for the statements that run once per lead or per delivery attempt (postgresPoolOf).
+ * A few connections for the statements that run once per lead or per delivery attempt (postgresPoolsOf).
  * Prisma spends about three times the CPU of node-postgres on the simplest query (it plans each one in
  * its WebAssembly query compiler), and on these paths one SQL statement does what would be a transaction
  * of several Prisma calls.
@@ -44,19 +47,32 @@ export function createDb(databaseUrl: string): Db {
  * or through a LATERAL subquery with a LIMIT, which the planner keeps as a per-row index lookup.
  * Prisma's own connections keep PostgreSQL's default planning.
  */
-function createStatementPool(databaseUrl: string): pg.Pool {
+function createStatementPool(databaseUrl: string, options: { max: number; relaxedCommit?: boolean }): pg.Pool {
+  const settings = ["plan_cache_mode=force_generic_plan", "enable_seqscan=off", "enable_hashjoin=off", "enable_mergejoin=off"];
+  if (options.relaxedCommit) settings.push("synchronous_commit=off");
   const pool = new pg.Pool({
-    connectionString: databaseUrl, max: 5, allowExitOnIdle: true,
-    options: "-c plan_cache_mode=force_generic_plan -c enable_seqscan=off -c enable_hashjoin=off -c enable_mergejoin=off",
+    connectionString: databaseUrl, max: options.max, allowExitOnIdle: true, options: settings.map((s) => `-c ${s}`).join(" "),
   });
   pool.on("error", () => undefined);
   return pool;
 }
 
-const pools = new WeakMap<Db, pg.Pool>();
+export interface StatementPools {
+  /** Commits are flushed to disk before they are acknowledged: for leads, which must never be lost. */
+  durable: pg.Pool;
+  /**
+   * Commits are acknowledged before the write-ahead log reaches the disk (synchronous_commit=off): for
+   * the worker's bookkeeping of attempts. A database crash can lose the last fraction of a second of
+   * these, and the only consequence is that a delivery is sent again, with its same delivery id, which
+   * the receiver contract already allows. It saves a disk flush per statement.
+   */
+  relaxed: pg.Pool;
+}
 
-/** The statement pool of a PostgreSQL client (see createStatementPool), or null on SQLite. */
-export function postgresPoolOf(db: Db): pg.Pool | null {
+const pools = new WeakMap<Db, StatementPools>();
+
+/** The statement pools of a PostgreSQL client (see createStatementPool), or null on SQLite. */
+export function postgresPoolsOf(db: Db): StatementPools | null {
   return pools.get(db) ?? null;
 }
 
