@@ -69,6 +69,29 @@ describe("transactional outbox", () => {
     expect(await db.delivery.count({ where: { leadId: first.lead.id } })).toBe(3);
   });
 
+  it("stores a lead once when captures with one idempotency key arrive together, and every caller gets that lead", async () => {
+    const input = sampleLead(endpoint, { idempotencyKey: "capture-key-together", email: "together@example.org" });
+    const results = await Promise.all(Array.from({ length: 6 }, () => recordLeadWithDeliveries(db, input)));
+    expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
+    expect(new Set(results.map((r) => r.lead.id)).size).toBe(1);
+    expect(results.flatMap((r) => r.deliveryIds)).toHaveLength(3);
+    expect(await db.lead.count({ where: { email: "together@example.org" } })).toBe(1);
+    expect(await db.delivery.count({ where: { leadId: results[0].lead.id } })).toBe(3);
+  });
+
+  it("stores each of many leads captured at the same moment with its own deliveries and body", async () => {
+    const inputs = Array.from({ length: 40 }, (_, i) => sampleLead(endpoint, { email: `burst${i}@example.org` }));
+    const results = await Promise.all(inputs.map((input) => recordLeadWithDeliveries(db, input)));
+    expect(new Set(results.map((r) => r.lead.id)).size).toBe(40);
+    for (const [i, { lead, deliveryIds }] of results.entries()) {
+      expect(lead.email).toBe(`burst${i}@example.org`);
+      const rows = await db.delivery.findMany({ where: { leadId: lead.id } });
+      expect(rows.map((d) => d.id).sort()).toEqual([...deliveryIds].sort());
+      expect(rows).toHaveLength(3);
+      for (const row of rows) expect(JSON.parse(row.payload)).toMatchObject({ lead_id: lead.id, email: `burst${i}@example.org` });
+    }
+  });
+
   it("creates no delivery for a shop without a connected endpoint, yet keeps the lead", async () => {
     const shop = await ensureShop(db, "no-endpoint.myshopify.com");
     const { lead, deliveryIds } = await recordLeadWithDeliveries(db, sampleLead({ shopId: shop.id, shopDomain: shop.domain }));
