@@ -5,14 +5,19 @@
  *  naive    insert the lead (Prisma); queue.add with the whole job in its data (JSON body, signing secret,
  *           URL; BullMQ's default options plus 5 attempts with exponential backoff); a BullMQ worker signs
  *           the body (HMAC-SHA256), POSTs it with fetch and marks the lead row delivered.
- *  product  recordLeadWithDeliveries (lead + delivery rows in one transaction), enqueueNewDeliveries after the
- *           commit; the real createDeliveryWorker with the real webhook sender (an exact-address allow-list
- *           for 127.0.0.1).
+ *  product  recordLeadWithDeliveries (the lead, its product and its delivery rows in one statement, shared by
+ *           the captures in flight at that moment), enqueueNewDeliveries after the commit (a job holding only
+ *           its id); the real createDeliveryWorker with the real webhook sender (an exact-address allow-list
+ *           for 127.0.0.1, kept-alive connections) claiming and recording attempts in one statement each.
  *
  * Both workers trust the receiver's test CA process-wide (NODE_EXTRA_CA_CERTS), so the product's sender runs
- * with no `ca` option, the code path production runs. Passing the CA in the sender's options instead
- * (`extraCa`) makes every attempt build a TLS context from Node's ~120 root certificates plus that CA; one
- * extra product phase ("sat, CA opt") measures that configuration.
+ * with no `ca` option, the code path production runs. One extra product phase ("sat, CA opt") passes the CA
+ * in the sender's options (`extraCa`) instead: the sender then builds one TLS context with Node's root
+ * certificates plus that CA, once.
+ *
+ * The machine is shared by five busy processes (producer, two workers taking turns, receiver, PostgreSQL,
+ * Redis) on few cores, so throughput moves between runs by tens of percent; compare the two sides of
+ * one run (the ratios), and run it more than once before concluding.
  *
  * Each side's worker runs in a child process of its own (plain Node, bundled once with esbuild, no
  * transpiler in memory), so "worker RSS" is that process's resident memory. The receiver is a third
