@@ -27,6 +27,12 @@ export interface ProcessDeliveryDeps {
   scheduleAttempt: (deliveryId: string, attempt: number, delayMs: number) => Promise<unknown>;
   /** Jitter source for the retry schedule. */
   random?: () => number;
+  /**
+   * When given, the attempt's outcome is written after processDelivery has returned "sent": the caller
+   * takes the recording and must wait for it before it stops. The worker uses this so that a send slot
+   * is free as soon as the receiver has answered, and the records of many slots share one statement.
+   */
+  recordLater?: (recording: Promise<ProcessOutcome>) => void;
 }
 
 export type ProcessOutcome =
@@ -43,7 +49,9 @@ export type ProcessOutcome =
   | "not_due"
   /** Another worker holds it (or took it over). */
   | "busy"
-  | "secret_unreadable";
+  | "secret_unreadable"
+  /** Sent; its outcome is being recorded (see ProcessDeliveryDeps.recordLater). */
+  | "sent";
 
 /** Events tried once: the merchant is looking at the screen waiting for the result. */
 const SINGLE_ATTEMPT_EVENTS: ReadonlySet<string> = new Set<WebhookEvent>(["test"]);
@@ -89,7 +97,9 @@ export async function processDelivery(deps: ProcessDeliveryDeps, deliveryId: str
   const result = await sendSafely(deps.send, {
     url: claim.url, body: claim.payload, deliveryId: claim.id, event: claim.event as WebhookEvent, shop: claim.shopDomain, secrets,
   });
-  return record(deps, claim, startedAt, result);
+  if (!deps.recordLater) return record(deps, claim, startedAt, result);
+  deps.recordLater(record(deps, claim, startedAt, result));
+  return "sent";
 }
 
 /**

@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import type { Db } from "../lib/db.server";
 import type { KeyRing } from "../lib/secret-box.server";
 import { systemClock, type Clock } from "./clock";
-import { processDelivery, type ProcessOutcome, type SendWebhook } from "./process-delivery.server";
+import { processDelivery, type ProcessDeliveryDeps, type ProcessOutcome, type SendWebhook } from "./process-delivery.server";
 import {
   createDeliveryQueue,
   DELIVERY_JOB_RETENTION,
@@ -40,6 +40,8 @@ export interface DeliveryWorker {
   worker: Worker<DeliveryJobData, ProcessOutcome>;
   /** The queue this worker reads, also used to schedule later attempts. */
   queue: DeliveryQueue;
+  /** Resolves once every attempt made so far has its outcome written (or its writing has failed). */
+  recorded(): Promise<void>;
   /** Stops taking jobs and waits for the attempts in flight to be recorded. */
   close(): Promise<void>;
 }
@@ -63,7 +65,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
   const prefix = options.prefix ?? DELIVERY_QUEUE_PREFIX;
   const queue = createDeliveryQueue(options.connection, { name: queueName, prefix });
   const logger = options.logger;
-  const deps = {
+  const deps: ProcessDeliveryDeps = {
     db: options.db,
     send: options.send,
     keyRing: options.keyRing,
@@ -74,10 +76,25 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     scheduleAttempt: (deliveryId: string, attempt: number, delayMs: number) => enqueueDelivery(queue, deliveryId, { attempt, delayMs }),
   };
 
+  // Attempts whose receiver has answered and whose outcome is still being written. Their send slots are
+  // already free; `close` waits for them. If the process dies first, the delivery's lease runs out and
+  // the attempt is made again (same delivery id), as for any attempt cut short.
+  const recording = new Set<Promise<unknown>>();
+  const concurrency = options.concurrency ?? 10;
+  const recordLater = (outcome: Promise<ProcessOutcome>) => {
+    const tracked: Promise<unknown> = outcome
+      .catch((error: unknown) => logger.error({ err: error }, "could not record a webhook attempt; it is sent again when its lease ends"))
+      .finally(() => recording.delete(tracked));
+    recording.add(tracked);
+  };
+  deps.recordLater = recordLater;
+
   const worker = new Worker<DeliveryJobData, ProcessOutcome>(
     queueName,
     async (job) => {
       try {
+        // Recording may fall behind sending (a slow database) only so far.
+        while (recording.size >= concurrency * 4) await Promise.race(recording);
         return await processDelivery(deps, deliveryIdOfJob(job));
       } catch (error) {
         // BullMQ stores a failed job's error text in Redis, and a database error can quote row values.
@@ -89,7 +106,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     {
       connection: options.connection,
       prefix,
-      concurrency: options.concurrency ?? 10,
+      concurrency,
       // BullMQ's job lock is renewed while the processor runs; it only has to outlive a renewal hiccup.
       // A job whose worker died is caught by the database lease and the reconciler, not by stall retries.
       lockDuration: 60_000,
@@ -100,13 +117,18 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
   worker.on("error", (error) => logger.error({ err: error }, "delivery worker error"));
   queue.on("error", (error) => logger.error({ err: error }, "delivery queue error"));
 
+  const recorded = async () => {
+    while (recording.size > 0) await Promise.all(recording);
+  };
   let closing: Promise<void> | undefined;
   return {
     worker,
     queue,
+    recorded,
     close() {
       closing ??= (async () => {
         await worker.close();
+        await recorded();
         await queue.close();
       })();
       return closing;
