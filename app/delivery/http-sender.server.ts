@@ -40,8 +40,12 @@ export const DEFAULT_DEADLINE_MS = 10_000;
 export const DEFAULT_IDLE_CONNECTION_MS = 4_000;
 /** Concurrent connections per destination (host, port and vetted addresses); further attempts queue. */
 export const MAX_CONNECTIONS_PER_DESTINATION = 32;
-/** Idle connections kept per destination; more than that are closed when they become idle. */
-export const MAX_IDLE_CONNECTIONS_PER_DESTINATION = 8;
+/**
+ * Idle connections kept per destination: as many as may be open, so that the connections of a busy worker
+ * (one per attempt in flight) all stay for the next attempts instead of being closed and opened again
+ * with a new TLS handshake each. Idle ones still close after the idle time.
+ */
+export const MAX_IDLE_CONNECTIONS_PER_DESTINATION = MAX_CONNECTIONS_PER_DESTINATION;
 
 export interface WebhookRequest {
   url: string;
