@@ -1,6 +1,5 @@
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
-import { createBatcher, type Batched } from "../lib/batcher";
 
 /**
  * The BullMQ queue that wakes the delivery worker. Redis only ever holds a delivery id: the payload,
@@ -127,24 +126,15 @@ export async function enqueueDeliveries(queue: DeliveryQueue, deliveryIds: reado
 
 /**
  * Enqueues the first attempt of deliveries committed a moment ago by this caller: no job can exist for
- * them yet, so there is nothing to look up first. The deliveries of captures that finish at the same
- * moment go to Redis together, in one round trip (see createBatcher).
+ * them yet, so there is nothing to look up first. One job is one script call; several go in one round
+ * trip. (Grouping the jobs of concurrent captures does not pay: each ioredis pipeline copies every
+ * BullMQ script onto itself, which costs more than the round trips it saves.)
  */
 export async function enqueueNewDeliveries(queue: DeliveryQueue, deliveryIds: readonly string[]): Promise<void> {
   if (deliveryIds.length === 0) return;
-  let enqueue = newDeliveryEnqueuers.get(queue);
-  if (!enqueue) {
-    enqueue = createBatcher<readonly string[], void>({
-      runBatch: async (groups) => {
-        await queue.addBulk(groups.flat().map((id) => ({ name: DELIVERY_JOB_NAME, data: {}, opts: { jobId: deliveryJobId(id, 1) } })));
-        return groups.map(() => undefined);
-      },
-      maxBatch: 200,
-      maxInFlight: 2,
-    });
-    newDeliveryEnqueuers.set(queue, enqueue);
+  if (deliveryIds.length === 1) {
+    await queue.add(DELIVERY_JOB_NAME, {}, { jobId: deliveryJobId(deliveryIds[0], 1) });
+    return;
   }
-  await enqueue(deliveryIds);
+  await queue.addBulk(deliveryIds.map((id) => ({ name: DELIVERY_JOB_NAME, data: {}, opts: { jobId: deliveryJobId(id, 1) } })));
 }
-
-const newDeliveryEnqueuers = new WeakMap<DeliveryQueue, Batched<readonly string[], void>>();
