@@ -229,7 +229,7 @@ interface PhaseResult {
   usedMemoryDelta: number | null;
   retained: QueueMemory;
   perDelivery: { workerDbQueries: number; workerRedisCommands: number; workerCpuMs: number; receiverCpuMs: number; tlsHandshakes: number };
-  perLead: { producerDbQueries: number; producerRedisCommands: number; producerCpuMs: number; postgresCpuMs: number; totalCpuMs: number };
+  perLead: { producerDbQueries: number; producerRedisCommands: number; producerCpuMs: number; postgresCpuMs: number; redisCpuMs: number; totalCpuMs: number };
   failedJobs: number;
 }
 const results: PhaseResult[] = [];
@@ -340,6 +340,7 @@ try {
     const sampler = setInterval(() => rss.push(rssOf(side.worker.proc.pid!)), 100);
     const usedBefore = await usedMemory();
     const postgresBefore = await postgresCpu();
+    const redisBefore = await redisCpuMs();
     const producerBefore = { ...counters, cpu: cpuMs() };
     const produced = await produce(inputs, rate, producer.capture);
     const perLead = {
@@ -365,6 +366,7 @@ try {
     const workerAfter = await side.worker.stats();
     const receiverAfter = await receiver.stats();
     const postgresMs = postgresCpuSince(postgresBefore, await postgresCpu());
+    const redisMs = (await redisCpuMs()) - redisBefore;
     const retained = await queueMemory(base);
     await deleteKeys(base);
 
@@ -397,10 +399,11 @@ try {
         receiverCpuMs: (receiverAfter.cpuMs - receiverBefore.cpuMs) / Math.max(1, delivered),
         tlsHandshakes: arrivals.tlsHandshakes / Math.max(1, delivered),
       },
-      perLead: { ...perLead, postgresCpuMs: postgresMs / count, totalCpuMs: 0 },
+      perLead: { ...perLead, postgresCpuMs: postgresMs / count, redisCpuMs: redisMs / count, totalCpuMs: 0 },
       failedJobs,
     };
-    result.perLead.totalCpuMs = perLead.producerCpuMs + result.perLead.postgresCpuMs + result.perDelivery.workerCpuMs + result.perDelivery.receiverCpuMs;
+    result.perLead.totalCpuMs = perLead.producerCpuMs + result.perLead.postgresCpuMs + result.perLead.redisCpuMs +
+      result.perDelivery.workerCpuMs + result.perDelivery.receiverCpuMs;
     log(`${scenario} ${side.name}: ${fmt(delivered)}/${fmt(count)} delivered, ${fmt(result.deliveredPerSec)} leads/s` +
       (rate === null ? `, drain ${fmt(result.drainMs! / 1000, 2)} s` : `, p50 ${fmt(result.p50!, 1)} p99 ${fmt(result.p99!, 1)} ms`) +
       `, worker RSS peak ${mb(result.workerRssPeak)}` + (produced.errors ? `, ${produced.errors} capture errors` : ""));
@@ -577,6 +580,13 @@ async function checkDatabase() {
   };
 }
 
+/** CPU time (ms) the Redis server has used since it started (INFO cpu); other clients of a shared Redis count too. */
+async function redisCpuMs(): Promise<number> {
+  const info = await admin.info("cpu");
+  const seconds = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, "m").exec(info)?.[1] ?? 0);
+  return (seconds("used_cpu_user") + seconds("used_cpu_sys")) * 1000;
+}
+
 /** CPU time (ms) of every PostgreSQL backend serving the scratch database, by process id. */
 async function postgresCpu(): Promise<Map<number, number>> {
   const rows = await db.$queryRawUnsafe<{ pid: number }[]>(
@@ -697,18 +707,18 @@ function report(sides: Side[], dbCheck: Awaited<ReturnType<typeof checkDatabase>
 
   out.push("");
   out.push("Per phase (per delivered lead unless noted)");
-  const d = [11, 8, 6, 8, 7, 5, 5, 5, 5, 5, 6, 6, 6, 6, 6];
-  line(["scenario", "side", "cap/s", "cap p99", "lag ms", "pDB", "pRd", "wDB", "wRd", "TLS", "CPU p", "CPU w", "CPU r", "CPU pg", "CPU Σ"], d);
+  const d = [11, 8, 6, 8, 7, 5, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6];
+  line(["scenario", "side", "cap/s", "cap p99", "lag ms", "pDB", "pRd", "wDB", "wRd", "TLS", "CPU p", "CPU w", "CPU r", "CPU pg", "CPU rd", "CPU Σ"], d);
   for (const r of results) {
     line([r.scenario, r.side, fmt(r.captureRate), fmt(r.captureP99, 1), fmt(r.producerLagMs, 0), fmt(r.perLead.producerDbQueries, 1),
       fmt(r.perLead.producerRedisCommands, 1), fmt(r.perDelivery.workerDbQueries, 1), fmt(r.perDelivery.workerRedisCommands, 1),
       fmt(r.perDelivery.tlsHandshakes, 2), fmt(r.perLead.producerCpuMs, 2), fmt(r.perDelivery.workerCpuMs, 2),
-      fmt(r.perDelivery.receiverCpuMs, 2), fmt(r.perLead.postgresCpuMs, 2), fmt(r.perLead.totalCpuMs, 2)], d);
+      fmt(r.perDelivery.receiverCpuMs, 2), fmt(r.perLead.postgresCpuMs, 2), fmt(r.perLead.redisCpuMs, 2), fmt(r.perLead.totalCpuMs, 2)], d);
   }
   out.push("  cap/s: captures (insert or transaction, then enqueue) completed per second; cap p99: one capture, ms; lag: producer behind " +
     "its schedule, worst, ms; pDB/pRd: producer database queries and Redis commands per lead; wDB/wRd: worker database queries and " +
     "Redis commands per delivery; TLS: TLS handshakes at the receiver per delivery; CPU ms per lead of the producer (p), worker (w), " +
-    "receiver (r), PostgreSQL backends (pg) and their sum (Σ; Redis not counted).");
+    "receiver (r), PostgreSQL backends (pg), the Redis server (rd; all its clients) and their sum (Σ).");
 
   const sat = { naive: find("naive", "saturation"), product: find("product", "saturation") };
   out.push("");
