@@ -1,3 +1,4 @@
+import { BatcherFullError } from "../lib/batcher";
 import type { Db } from "../lib/db.server";
 import { recordLeadWithDeliveries } from "../delivery/outbox.server";
 import type { CaptureInput } from "./capture-input";
@@ -56,4 +57,18 @@ export async function captureLead(
     await deps.afterCapture(recorded.lead.id, recorded.deliveryIds).catch((error) => deps.onBackgroundError?.(error, recorded.lead.id));
   }
   return { leadId: recorded.lead.id, duplicate: recorded.duplicate };
+}
+
+/**
+ * The database is not keeping up (or cannot be reached in time): nothing was stored, and the same
+ * submission (same idempotency key) may be sent again in a moment. The capture route answers 503 with
+ * Retry-After rather than 500, so the widget and any monitor see an overload, not a bug.
+ */
+export function isOverload(error: unknown): boolean {
+  if (error instanceof BatcherFullError) return true;
+  const { code, message } = (typeof error === "object" && error !== null ? error : {}) as { code?: unknown; message?: unknown };
+  // Prisma: P2024 no pool connection in time, P2028 a transaction could not start in time.
+  if (code === "P2024" || code === "P2028") return true;
+  // node-postgres: no pool connection within connectionTimeoutMillis.
+  return typeof message === "string" && message.startsWith("timeout exceeded when trying to connect");
 }

@@ -189,7 +189,9 @@ const leadWriters = new WeakMap<pg.Pool, Batched<LeadToWrite, string[] | null>>(
 function leadWritersOf(pool: pg.Pool): Batched<LeadToWrite, string[] | null> {
   let writer = leadWriters.get(pool);
   if (!writer) {
-    writer = createBatcher({ runBatch: (items) => writeLeads(pool, items), maxBatch: 100, maxInFlight: 3 });
+    // A backlog past a few seconds of captures means the database is not keeping up: refuse (the capture
+    // route answers 503) rather than hold ever more requests and their memory.
+    writer = createBatcher({ runBatch: (items) => writeLeads(pool, items), maxBatch: 100, maxInFlight: 3, maxWaiting: 2_000 });
     leadWriters.set(pool, writer);
   }
   return writer;

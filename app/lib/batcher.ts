@@ -17,6 +17,16 @@ export interface BatcherOptions<I, O> {
   runBatch: (items: I[]) => Promise<O[]>;
   maxBatch: number;
   maxInFlight: number;
+  /** Calls that may wait for a slot; past that a call fails at once with BatcherFullError. Default: no limit. */
+  maxWaiting?: number;
+}
+
+/** More calls are waiting than the batcher takes: the work behind it is not keeping up. */
+export class BatcherFullError extends Error {
+  constructor() {
+    super("too many calls are waiting");
+    this.name = "BatcherFullError";
+  }
 }
 
 export type Batched<I, O> = (item: I) => Promise<O>;
@@ -61,8 +71,10 @@ export function createBatcher<I, O>(options: BatcherOptions<I, O>): Batched<I, O
     }
   };
 
+  const maxWaiting = options.maxWaiting ?? Infinity;
   return (item) =>
     new Promise<O>((resolve, reject) => {
+      if (queue.length >= maxWaiting) return reject(new BatcherFullError());
       queue.push({ item, resolve, reject });
       if (!scheduled && inFlight < options.maxInFlight) {
         scheduled = true;

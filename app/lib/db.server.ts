@@ -52,6 +52,9 @@ function createStatementPool(databaseUrl: string, options: { max: number; relaxe
   if (options.relaxedCommit) settings.push("synchronous_commit=off");
   const pool = new pg.Pool({
     connectionString: databaseUrl, max: options.max, allowExitOnIdle: true, options: settings.map((s) => `-c ${s}`).join(" "),
+    // Only an unreachable database makes a statement wait this long for a connection: each pool is larger
+    // than the statements its batchers run at once.
+    connectionTimeoutMillis: 10_000,
   });
   pool.on("error", () => undefined);
   return pool;

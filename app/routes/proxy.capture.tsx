@@ -6,13 +6,16 @@ import { getLogger } from "../lib/logger.server";
 import { getProducers } from "../lib/queues.server";
 import { ensureShop } from "../shops/shops.server";
 import { CaptureValidationError, MAX_CAPTURE_BODY_BYTES, parseCaptureInput } from "../capture/capture-input";
-import { captureLead } from "../capture/capture.server";
+import { captureLead, isOverload } from "../capture/capture.server";
 import { BodyTooLargeError, readBodyWithLimit } from "../lib/read-body.server";
 import { clientAddress, createRateLimiter, RateLimitedError } from "../capture/rate-limit.server";
 import { enqueueTagging } from "../customers/tagging.server";
 
 // Storefront capture through the app proxy (/apps/tryon-leads/capture on the shop's domain). The proxy
 // signature is verified before any parameter is trusted; the shop comes from the verified request only.
+
+/** How long a shopper's widget is asked to wait when the database is not keeping up. */
+const OVERLOAD_RETRY_AFTER_SECONDS = 5;
 
 function answer(status: number, body: unknown, headers: Record<string, string> = {}) {
   return Response.json(body, { status, headers: { "Cache-Control": "no-store", ...headers } });
@@ -65,6 +68,10 @@ export const action = async ({ request }: ActionFunctionArgs) => {
   } catch (error) {
     if (error instanceof RateLimitedError) {
       return answer(429, { error: { field: "rate", message: "Too many submissions, please wait a moment" } }, { "Retry-After": String(error.retryAfterSeconds) });
+    }
+    if (isOverload(error)) {
+      logger.warn({ err: error, shop: session.shop }, "capture refused: the database is not keeping up");
+      return answer(503, { error: { field: "server", message: "Busy right now, please try again in a moment" } }, { "Retry-After": String(OVERLOAD_RETRY_AFTER_SECONDS) });
     }
     throw error;
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createBatcher } from "../../app/lib/batcher";
+import { BatcherFullError, createBatcher } from "../../app/lib/batcher";
 
 /** A runBatch that records each batch it is given and answers when told to. */
 function recorder(answer: (items: number[]) => number[] | Promise<number[]> = (items) => items.map((n) => n * 10)) {
@@ -86,5 +86,26 @@ describe("createBatcher", () => {
     expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "fulfilled"]);
     const broken = createBatcher({ runBatch: async () => [] as number[], maxBatch: 10, maxInFlight: 1 });
     await expect(broken(1)).rejects.toThrow(/answered 0 results/);
+  });
+});
+
+describe("createBatcher with a waiting limit", () => {
+  it("refuses a call at once when that many are already waiting, and takes calls again once they have gone out", async () => {
+    const r = recorder();
+    const run = createBatcher({ runBatch: (items: number[]) => r.runBatch(items), maxBatch: 2, maxInFlight: 1, maxWaiting: 3 });
+    r.hold();
+    const first = run(1);
+    await settle();
+    const waiting = [run(2), run(3), run(4)];
+    await expect(run(5)).rejects.toBeInstanceOf(BatcherFullError);
+    r.release();
+    await first;
+    await settle();
+    r.release();
+    await settle();
+    r.release();
+    expect(await Promise.all(waiting)).toEqual([20, 30, 40]);
+    await expect(run(6)).resolves.toBe(60);
+    expect(r.batches.flat()).not.toContain(5);
   });
 });
