@@ -43,8 +43,10 @@ export function createDb(databaseUrl: string): Db {
  * their CTEs anew for every execution costs PostgreSQL more than running them. A generic plan is made
  * once, from the table statistics of that moment, and kept; so that a plan made while the tables were
  * nearly empty stays right when they hold millions of rows, these connections never scan a table
- * sequentially, and the statements reach every row through an index: by a key list (`"id" = ANY($1)`)
- * or through a LATERAL subquery with a LIMIT, which the planner keeps as a per-row index lookup.
+ * sequentially or join by hashing or merging, and the statements reach every row through a key: a key
+ * list (`"id" = ANY($1)`), or a LATERAL subquery with a LIMIT, which the planner keeps as a per-row index
+ * lookup. A test on another indexed column (a status) is written `(…) IS TRUE`, which no index serves,
+ * so that on small tables the planner cannot prefer that column's index to the key and keep it for good.
  * Prisma's own connections keep PostgreSQL's default planning.
  */
 function createStatementPool(databaseUrl: string, options: { max: number; relaxedCommit?: boolean }): pg.Pool {
