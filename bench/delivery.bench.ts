@@ -26,12 +26,14 @@
  * lead's insert returned to the producer to the request's arrival at the receiver (CLOCK_MONOTONIC, one
  * clock for every process). Saturation: the batch is captured and queued with the worker stopped (that is
  * also when Redis bytes per queued lead are taken, summing MEMORY USAGE over the queue's keys), then the
- * worker starts and the drain is timed. Every phase has a queue of its own. Sides alternate in order.
+ * worker starts and the drain is timed; it runs twice per side, in the order A B B A, and the target
+ * compares leads over drain time summed over both, so that a drift in the machine's speed during the run
+ * weighs on both sides alike. Every phase has a queue of its own. Sides alternate in order.
  * Prints a table and the targets marked PASS or MISS; exits 0 unless the run itself broke.
  *
  *   npm run bench:delivery
  *   --rates=100,500,1000   offered rates, leads/s          --seconds=5    worth of leads per rate (1,000..3,000)
- *   --batch=3000           saturation batch                --concurrency=10  worker concurrency, both sides
+ *   --batch=8000           saturation batch                --concurrency=10  worker concurrency, both sides
  *   --shops=1              shops (one endpoint each) the leads are spread over, round robin
  *   --in-flight=32         captures in flight at most      --log=silent   product worker log level (info: as production)
  *   --ca-options-batch=300 an extra product saturation phase with the receiver's CA passed in the sender's
@@ -61,7 +63,7 @@ const args = new Map(process.argv.slice(2).map((a) => {
 }));
 const RATES = (args.get("rates") ?? "100,500,1000").split(",").map(Number).filter((r) => r > 0);
 const SECONDS = Number(args.get("seconds") ?? 5);
-const BATCH = Number(args.get("batch") ?? 3000);
+const BATCH = Number(args.get("batch") ?? 8000);
 const CONCURRENCY = Number(args.get("concurrency") ?? 10);
 const SHOPS = Math.max(1, Number(args.get("shops") ?? 1));
 const IN_FLIGHT = Number(args.get("in-flight") ?? 32);
@@ -420,6 +422,7 @@ try {
   }
   const ordered = turn % 2 === 0 ? sides : [...sides].reverse();
   for (const side of ordered) await runPhase(side, "saturation", null, BATCH);
+  for (const side of [...ordered].reverse()) await runPhase(side, "sat, 2nd", null, BATCH);
   const product = sides.find((s) => s.name === "product");
   if (product && CA_OPTIONS_BATCH > 0) await runPhase(product, "sat, CA opt", null, CA_OPTIONS_BATCH, { caInOptions: true });
 
@@ -742,9 +745,17 @@ function report(sides: Side[], dbCheck: Awaited<ReturnType<typeof checkDatabase>
     (skipped.length ? `; skipped (time budget): ${skipped.join(", ")}` : ""));
 
   const targets: [string, string, boolean | null][] = [];
-  if (sat.naive && sat.product) {
-    const r = sat.product.deliveredPerSec / sat.naive.deliveredPerSec;
-    targets.push(["saturation throughput >= 1.3x naive", `${fmt(r, 2)}x (${fmt(sat.product.deliveredPerSec)} vs ${fmt(sat.naive.deliveredPerSec)} leads/s)`, r >= 1.3]);
+  // Both saturation rounds (A B B A) together: leads over drain time, summed.
+  const drained = (side: SideName) => {
+    const runs = results.filter((r) => r.side === side && (r.scenario === "saturation" || r.scenario === "sat, 2nd"));
+    const ms = runs.reduce((sum, r) => sum + (r.drainMs ?? 0), 0);
+    return runs.length && ms > 0 ? runs.reduce((sum, r) => sum + r.delivered, 0) / (ms / 1000) : null;
+  };
+  const satNaive = drained("naive");
+  const satProduct = drained("product");
+  if (satNaive && satProduct) {
+    const r = satProduct / satNaive;
+    targets.push(["saturation throughput >= 1.3x naive", `${fmt(r, 2)}x (${fmt(satProduct)} vs ${fmt(satNaive)} leads/s, both rounds)`, r >= 1.3]);
   }
   const n500 = find("naive", "500/s");
   const p500 = find("product", "500/s");
