@@ -331,9 +331,10 @@ export function createWebhookSender(options: WebhookSenderOptions = {}): Webhook
   return {
     async send(req) {
       const { result, reusedConnection, retried } = await send(req);
+      if (!options.logger?.isLevelEnabled("debug")) return result;
       // Only the host: paths and queries of CRM endpoints often carry access tokens.
       const host = URL.canParse(req.url) ? new URL(req.url).hostname : undefined;
-      options.logger?.debug(
+      options.logger.debug(
         {
           deliveryId: req.deliveryId, event: req.event, shop: req.shop, host, address: result.address,
           ok: result.ok, statusCode: result.statusCode, errorCode: result.ok ? undefined : result.errorCode, durationMs: result.durationMs,

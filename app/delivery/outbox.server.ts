@@ -191,7 +191,7 @@ function leadWritersOf(pool: pg.Pool): Batched<LeadToWrite, string[] | null> {
   if (!writer) {
     // A backlog past a few seconds of captures means the database is not keeping up: refuse (the capture
     // route answers 503) rather than hold ever more requests and their memory.
-    writer = createBatcher({ runBatch: (items) => writeLeads(pool, items), maxBatch: 100, maxInFlight: 3, maxWaiting: 2_000 });
+    writer = createBatcher({ runBatch: (items) => writeLeads(pool, items), maxBatch: 100, maxInFlight: 1, maxWaiting: 2_000 });
     leadWriters.set(pool, writer);
   }
   return writer;
