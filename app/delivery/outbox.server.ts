@@ -144,6 +144,7 @@ const LEAD_COLUMN_LIST = quoted(LEAD_COLUMNS.map(([name]) => name));
 async function writeLeads(pool: pg.Pool, items: LeadToWrite[]): Promise<(string[] | null)[]> {
   const arrays = LEAD_COLUMNS.map(([name, type], i) => `$${i + 1}::${type}[]`).join(", ");
   const payloadParam = `$${LEAD_COLUMNS.length + 1}::text[]`;
+  const statesParam = `$${LEAD_COLUMNS.length + 2}::text[]`;
   const { rows } = await pool.query<{ id: string; deliveryIds: string[] }>({
     name: "tryon_write_leads",
     text: `
@@ -166,7 +167,7 @@ async function writeLeads(pool: pg.Pool, items: LeadToWrite[]): Promise<(string[
           'pending', i."capturedAt", i."capturedAt", i."capturedAt"
         FROM input AS i JOIN lead ON lead."id" = i."id"
           CROSS JOIN LATERAL (
-            SELECT "id" FROM "WebhookEndpoint" WHERE "shopId" = i."shopId" AND ("state" IN ('active', 'paused')) IS TRUE LIMIT 100
+            SELECT "id" FROM "WebhookEndpoint" WHERE "shopId" = i."shopId" AND ("state" = ANY(${statesParam})) IS TRUE LIMIT 100
           ) AS e
         RETURNING "id", "leadId"
       )
@@ -178,6 +179,7 @@ async function writeLeads(pool: pg.Pool, items: LeadToWrite[]): Promise<(string[
           return type === "timestamp(3)" && value instanceof Date ? sqlTimestamp(value) : value;
         })),
       items.map((item) => item.payload),
+      RECEIVING_STATES,
     ],
   });
   const written = new Map(rows.map((r) => [r.id, r.deliveryIds]));
