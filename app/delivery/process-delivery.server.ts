@@ -308,9 +308,33 @@ function logOutcome(deps: ProcessDeliveryDeps, d: Claim, outcome: ProcessOutcome
 
 function decryptSecrets(claim: Claim, keyRing: KeyRing): string[] {
   const binding = { shopId: claim.shopId, endpointId: claim.endpointId, purpose: "webhook-signing" } as const;
-  const secrets = [decryptSecret(claim.secretCiphertext, keyRing, binding)];
-  if (claim.previousSecretCiphertext) secrets.push(decryptSecret(claim.previousSecretCiphertext, keyRing, binding));
+  const secrets = [decryptCached(claim.secretCiphertext, keyRing, binding)];
+  if (claim.previousSecretCiphertext) secrets.push(decryptCached(claim.previousSecretCiphertext, keyRing, binding));
   return secrets;
+}
+
+/**
+ * Decrypted signing secrets, for a minute, per key ring: deciphering costs about a tenth of a millisecond
+ * (OpenSSL looks the cipher up on every call), as much as the rest of an attempt's own work, and a busy
+ * endpoint's secret is the same for every delivery. The key is the ciphertext, which a rotation or a
+ * re-encryption replaces (a random IV each time), together with its binding; so a cached secret is only
+ * used while the database still holds it, and the minute bounds how long plaintext stays in memory.
+ */
+const SECRET_CACHE_MS = 60_000;
+const SECRET_CACHE_MAX = 1_000;
+const secretCaches = new WeakMap<KeyRing, Map<string, { secret: string; until: number }>>();
+
+function decryptCached(ciphertext: string, keyRing: KeyRing, binding: { shopId: string; endpointId: string; purpose: "webhook-signing" }): string {
+  let cache = secretCaches.get(keyRing);
+  if (!cache) secretCaches.set(keyRing, (cache = new Map()));
+  const key = `${binding.shopId}/${binding.endpointId}/${ciphertext}`;
+  const now = Date.now();
+  const hit = cache.get(key);
+  if (hit && hit.until > now) return hit.secret;
+  const secret = decryptSecret(ciphertext, keyRing, binding);
+  if (cache.size >= SECRET_CACHE_MAX) cache.clear();
+  cache.set(key, { secret, until: now + SECRET_CACHE_MS });
+  return secret;
 }
 
 /** The sender reports failures as results; anything it throws is still an attempt that did not land. */
