@@ -22,10 +22,7 @@ export function createDb(databaseUrl: string): Db {
     `./node_modules/.prisma-clients/${sqlite ? "sqlite" : "postgres"}/index.js`,
   ) as { PrismaClient: new (options: object) => Db };
   if (sqlite) return new Client({ adapter: new PrismaLibSQL({ url: databaseUrl }) });
-  const pool = new pg.Pool({ connectionString: databaseUrl, allowExitOnIdle: true });
-  // An idle connection the server closed is dropped from the pool; the next query opens a new one.
-  pool.on("error", () => undefined);
-  const db = new Client({ adapter: new PrismaPg(pool) });
+  const db = new Client({ adapter: new PrismaPg({ connectionString: databaseUrl }) });
   pools.set(db, {
     durable: createStatementPool(databaseUrl, { max: 4 }),
     relaxed: createStatementPool(databaseUrl, { max: 3, relaxedCommit: true }),

@@ -1,12 +1,15 @@
+import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { systemClock } from "../../app/delivery/clock";
 import { recordLeadWithDeliveries } from "../../app/delivery/outbox.server";
 import { deliveryJobId, enqueueDeliveries, enqueueDelivery } from "../../app/delivery/queue.server";
+import { processDelivery } from "../../app/delivery/process-delivery.server";
 import { cancelPendingForEndpoint } from "../../app/delivery/replay.server";
 import { generateSigningSecret } from "../../app/delivery/signing";
 import { getDb } from "../../app/lib/db.server";
 import { encryptSecret } from "../../app/lib/secret-box.server";
 import { createShopWithEndpoint, dumpKeysUnder, sampleLead, testKeyRing, waitFor, type TestEndpoint } from "../support/delivery";
-import { startHarness, type DeliveryHarness } from "../support/delivery-harness";
+import { loopbackSender, startHarness, type DeliveryHarness } from "../support/delivery-harness";
 import { startHttpsReceiver, type HttpsReceiver } from "../support/https-receiver";
 
 const db = getDb();
@@ -143,6 +146,30 @@ describe("delivery end to end (real Redis, database and HTTPS receiver)", () => 
     } finally {
       harness.worker.worker.resume();
     }
+  });
+
+  it("sends a delivery once when several looks at it start at the same moment (one claim wins, the rest are busy)", async () => {
+    const { deliveryIds } = await recordLeadWithDeliveries(db, sampleLead(endpoint));
+    const deps = {
+      db, send: loopbackSender(receiver).send, keyRing: testKeyRing(), clock: systemClock, logger: pino({ level: "silent" }),
+      leaseMs: 10_000, scheduleAttempt: async () => undefined,
+    };
+    const outcomes = await Promise.all(Array.from({ length: 4 }, () => processDelivery(deps, deliveryIds[0])));
+    expect(outcomes.filter((o) => o === "delivered")).toHaveLength(1);
+    expect(outcomes.filter((o) => o === "busy")).toHaveLength(3);
+    expect(receiver.requests.filter((r) => r.headers["webhook-id"] === deliveryIds[0])).toHaveLength(1);
+    expect(await db.deliveryAttempt.count({ where: { deliveryId: deliveryIds[0] } })).toBe(1);
+  });
+
+  it("has the outcome written once the worker says its attempts are recorded, though the job ended at the answer", async () => {
+    const { deliveryIds } = await recordLeadWithDeliveries(db, sampleLead(endpoint));
+    await enqueueDeliveries(harness.queue, deliveryIds);
+    const jobId = deliveryJobId(deliveryIds[0], 1);
+    await waitFor(async () => (await harness.queue.getJobState(jobId)) === "completed", 10_000, "the job to finish");
+    expect((await harness.queue.getJob(jobId))?.returnvalue).toBe("sent");
+    await harness.worker.recorded();
+    expect(await statusOf(deliveryIds[0])).toBe("delivered");
+    expect(await db.deliveryAttempt.count({ where: { deliveryId: deliveryIds[0], statusCode: 200 } })).toBe(1);
   });
 
   it("leaves no email, secret, signature or endpoint URL in Redis after a full run", async () => {
