@@ -1,6 +1,6 @@
 import { STATUS_CODES } from "node:http";
 import { scrubText } from "../lib/logger.server";
-import type { AttemptResult, DeliveryErrorCode } from "./types";
+import type { AttemptFailure, AttemptResult, DeliveryErrorCode } from "./types";
 
 /**
  * Turning what happened on the wire into an AttemptResult with words the merchant can act on: the answer's
@@ -48,14 +48,29 @@ export interface AnswerFacts {
   durationMs: number;
   address: string;
   now: Date;
+  /** False when the connection closed after the status line, before the answer ended. */
+  complete?: boolean;
 }
 
-/** 2xx succeeds; 3xx is never followed; 410 pauses the endpoint; anything else is retried later. */
+/**
+ * A complete 2xx succeeds; 3xx is never followed; 410 pauses the endpoint; anything else is retried later.
+ * A 2xx whose connection closed before the answer ended is a failure: the receiver may have died before
+ * it finished with the lead, and a lead must never be counted delivered on a guess.
+ */
 export function outcomeOfAnswer(facts: AnswerFacts): AttemptResult {
   const { status, excerpt: responseExcerpt, durationMs, address } = facts;
-  if (status >= 200 && status < 300) return { ok: true, statusCode: status, durationMs, address, responseExcerpt };
-
   const base = { ok: false as const, statusCode: status, durationMs, address, responseExcerpt };
+  if (status >= 200 && status < 300) {
+    if (facts.complete === false) {
+      return {
+        ...base,
+        errorCode: "connection_failed",
+        message: `Your endpoint answered ${statusText(status)}, but the connection closed before the answer was complete; it is sent again`,
+      };
+    }
+    return { ok: true, statusCode: status, durationMs, address, responseExcerpt };
+  }
+
   if (status >= 300 && status < 400) {
     return {
       ...base,
@@ -139,7 +154,7 @@ function errorCodeOf(error: unknown): { code: string; address?: string } {
 export function outcomeOfNetworkError(
   error: unknown,
   context: { host: string; address: string | undefined; durationMs: number },
-): AttemptResult {
+): AttemptFailure {
   const { code, address: failedAddress } = errorCodeOf(error);
   const address = context.address ?? failedAddress;
   const errorCode: DeliveryErrorCode = isTlsError(code) ? "tls_error" : "connection_failed";
@@ -147,7 +162,7 @@ export function outcomeOfNetworkError(
   return { ok: false, errorCode, message, durationMs: context.durationMs, ...(address ? { address } : {}) };
 }
 
-export function outcomeOfTimeout(context: { deadlineMs: number; durationMs: number; address?: string; statusCode?: number }): AttemptResult {
+export function outcomeOfTimeout(context: { deadlineMs: number; durationMs: number; address?: string; statusCode?: number }): AttemptFailure {
   return {
     ok: false,
     errorCode: "timeout",

@@ -16,7 +16,7 @@ import {
   type Resolver,
   type VettedDestination,
 } from "./ssrf.server";
-import type { AttemptResult, WebhookEvent } from "./types";
+import type { AttemptFailure, AttemptResult, WebhookEvent } from "./types";
 
 /**
  * One webhook attempt over HTTPS: vet the URL, sign the exact bytes, POST them to exactly the vetted
@@ -60,6 +60,43 @@ export interface WebhookRequest {
   secrets: readonly string[];
 }
 
+/**
+ * Any HTTPS request to a merchant's destination (a CRM API, Klaviyo, a webhook), before it is sent: the
+ * sender vets the URL and dials only the vetted address, whatever the caller put in it.
+ */
+export interface OutboundRequest {
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  url: string;
+  /** Sent as given; `content-length` is added from the body. */
+  headers: Record<string, string>;
+  body?: RawBody;
+  /**
+   * How much of the answer to read (default RESPONSE_EXCERPT_BYTES, enough to show the merchant). An
+   * answer is complete once this much of it was read, or it ended; the rest is not waited for.
+   */
+  maxResponseBytes?: number;
+}
+
+/** An answer that arrived, whatever its status. */
+export interface HttpAnswer {
+  ok: true;
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** At most `maxResponseBytes` of the answer's body. */
+  body: Buffer;
+  /**
+   * The answer ended normally, or as much as asked for was read. False when the connection closed
+   * after the status line but before that: the receiver may not have finished with the request.
+   */
+  complete: boolean;
+  durationMs: number;
+  /** The IP address that was dialled (after the SSRF check). */
+  address: string;
+}
+
+/** The answer, or why none arrived (the URL refused, DNS, connection, TLS, the deadline). */
+export type ExchangeResult = HttpAnswer | AttemptFailure;
+
 export interface WebhookSenderOptions {
   /** Default: the system resolver (getaddrinfo), all answers. */
   resolve?: Resolver;
@@ -81,6 +118,8 @@ export interface WebhookSenderOptions {
 export interface WebhookSender {
   /** Safe to pass around detached (`const { send } = sender`): it does not use `this`. */
   send(request: WebhookRequest): Promise<AttemptResult>;
+  /** Any request, under the same vetting, deadline and connection pool; the caller classifies the answer. Detachable too. */
+  exchange(request: OutboundRequest): Promise<ExchangeResult>;
   /**
    * Closes every pooled connection, idle or in use (an attempt in flight then fails as connection_failed),
    * so call it once attempts have finished. Idle connections never keep the process alive; this is for a
@@ -147,14 +186,14 @@ function isStaleConnectionError(error: unknown): boolean {
 
 /** What became of one attempt, and over which kind of connection. */
 interface Exchange {
-  result: AttemptResult;
+  result: ExchangeResult;
   /** The request first went out on a pooled connection. */
   reusedConnection: boolean;
   /** That pooled connection had been closed by the server, and the request was sent again on a new one. */
   retried: boolean;
 }
 
-const noExchange = (result: AttemptResult): Exchange => ({ result, reusedConnection: false, retried: false });
+const noExchange = (result: ExchangeResult): Exchange => ({ result, reusedConnection: false, retried: false });
 
 /** Waits for `promise` unless the deadline passes first; the promise's own work is left to finish. */
 function beforeDeadline<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
@@ -194,7 +233,14 @@ export function createWebhookSender(options: WebhookSenderOptions = {}): Webhook
   /** Counts close() calls: an attempt under way when close() ends its connection is not sent again. */
   let closings = 0;
 
-  function post(destination: VettedDestination, body: Buffer, headers: Record<string, string>, signal: AbortSignal, elapsed: () => number) {
+  interface Outgoing {
+    method: OutboundRequest["method"];
+    body: Buffer;
+    headers: Record<string, string>;
+    maxResponseBytes: number;
+  }
+
+  function transmit(destination: VettedDestination, out: Outgoing, signal: AbortSignal, elapsed: () => number) {
     return new Promise<Exchange>((resolve) => {
       const { url, hostname } = destination;
       const closingsAtStart = closings;
@@ -204,8 +250,8 @@ export function createWebhookSender(options: WebhookSenderOptions = {}): Webhook
         host: hostname,
         port: url.port || 443,
         path: `${url.pathname}${url.search}`,
-        method: "POST",
-        headers: { ...headers, "content-length": String(body.length) },
+        method: out.method,
+        headers: { ...out.headers, ...(out.body.length > 0 || out.method !== "GET" ? { "content-length": String(out.body.length) } : {}) },
         lookup: pinnedLookup(hostname, destination.addresses),
         vettedKey: destination.addresses.map((a) => a.address).sort().join(","),
         ...(secureContext ? { secureContext } : {}),
@@ -217,15 +263,15 @@ export function createWebhookSender(options: WebhookSenderOptions = {}): Webhook
       let retried = false;
       let settled = false;
 
-      /** `complete`: the answer was read to its end, so the connection may go back to the pool. */
-      const finish = (result: AttemptResult, complete = false) => {
+      /** `reusable`: the answer was read to its end, so the connection may go back to the pool. */
+      const finish = (result: ExchangeResult, reusable = false) => {
         if (settled) return;
         settled = true;
         signal.removeEventListener("abort", onAbort);
         // Node files the connection back to the pool by itself after a complete exchange. Anything less (the
-        // deadline, the excerpt limit, an error, our request not fully written) leaves bytes in flight on it,
+        // deadline, the read limit, an error, our request not fully written) leaves bytes in flight on it,
         // so it is destroyed and never reused.
-        if (!complete || !request.writableFinished) {
+        if (!reusable || !request.writableFinished) {
           request.destroy();
           response?.destroy();
         }
@@ -271,27 +317,28 @@ export function createWebhookSender(options: WebhookSenderOptions = {}): Webhook
           response = res;
           const chunks: Buffer[] = [];
           let received = 0;
-          const answer = (complete = false) =>
-            finish(outcomeOfAnswer({
+          const answer = (complete: boolean, reusable = false) =>
+            finish({
+              ok: true,
               status: res.statusCode ?? 0,
               headers: res.headers,
-              excerpt: excerptOf(Buffer.concat(chunks)),
+              body: Buffer.concat(chunks).subarray(0, out.maxResponseBytes),
+              complete,
               durationMs: elapsed(),
               address: dialled ?? res.socket?.remoteAddress ?? "",
-              now: clock.now(),
-            }), complete);
+            }, reusable);
           res.on("data", (chunk: Buffer) => {
             chunks.push(chunk);
             received += chunk.length;
-            // Enough to show the merchant; the rest is not worth the wait or the memory.
-            if (received >= RESPONSE_EXCERPT_BYTES) answer();
+            // As much as the caller asked for; the rest is not worth the wait or the memory.
+            if (received >= out.maxResponseBytes) answer(true);
           });
-          res.on("end", () => answer(res.complete));
-          // The status is what counts; a body cut short after it still reports that status.
-          res.on("error", () => (signal.aborted ? onAbort() : answer()));
-          res.on("aborted", () => (signal.aborted ? onAbort() : answer()));
+          res.on("end", () => answer(res.complete, res.complete));
+          // The connection closed after the status line: the answer is there, but incomplete.
+          res.on("error", () => (signal.aborted ? onAbort() : answer(false)));
+          res.on("aborted", () => (signal.aborted ? onAbort() : answer(false)));
         });
-        req.end(body);
+        req.end(out.body);
       };
 
       signal.addEventListener("abort", onAbort, { once: true });
@@ -299,7 +346,8 @@ export function createWebhookSender(options: WebhookSenderOptions = {}): Webhook
     });
   }
 
-  async function send(req: WebhookRequest): Promise<Exchange> {
+  /** Vets the URL, then `prepare` builds what goes on the wire (signing happens there, after the DNS answer). */
+  async function run(url: string, prepare: () => Outgoing): Promise<Exchange> {
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
     const controller = new AbortController();
@@ -307,7 +355,7 @@ export function createWebhookSender(options: WebhookSenderOptions = {}): Webhook
     try {
       let destination: VettedDestination;
       try {
-        destination = await beforeDeadline(assertPublicDestination(req.url, { resolve: options.resolve, policy }), controller.signal);
+        destination = await beforeDeadline(assertPublicDestination(url, { resolve: options.resolve, policy }), controller.signal);
       } catch (error) {
         if (error instanceof DestinationRefusedError) {
           return noExchange({ ok: false, errorCode: error.code, message: error.message, durationMs: elapsed(), ...(error.address ? { address: error.address } : {}) });
@@ -317,36 +365,62 @@ export function createWebhookSender(options: WebhookSenderOptions = {}): Webhook
       }
       // The lookup may have answered just as the deadline passed.
       if (controller.signal.aborted) return noExchange(outcomeOfTimeout({ deadlineMs, durationMs: elapsed() }));
-      const body = typeof req.body === "string" ? Buffer.from(req.body, "utf8") : Buffer.from(req.body);
-      const headers = buildSignatureHeaders({
-        deliveryId: req.deliveryId, event: req.event, shop: req.shop, body, secrets: req.secrets, userAgent,
-        timestampSeconds: Math.floor(clock.now().getTime() / 1000),
-      });
-      return await post(destination, body, headers, controller.signal, elapsed);
+      return await transmit(destination, prepare(), controller.signal, elapsed);
     } finally {
       clearTimeout(timer);
     }
   }
 
+  function debugLine(fields: Record<string, unknown>, url: string, exchange: Exchange, result: AttemptResult | ExchangeResult) {
+    if (!options.logger?.isLevelEnabled("debug")) return;
+    // Only the host: paths and queries of CRM endpoints often carry access tokens.
+    const host = URL.canParse(url) ? new URL(url).hostname : undefined;
+    options.logger.debug(
+      {
+        ...fields, host, address: result.address, ok: result.ok, statusCode: "status" in result ? result.status : result.statusCode,
+        errorCode: result.ok ? undefined : result.errorCode, durationMs: result.durationMs,
+        reusedConnection: exchange.reusedConnection, retried: exchange.retried,
+      },
+      "outbound attempt",
+    );
+  }
+
   return {
     async send(req) {
-      const { result, reusedConnection, retried } = await send(req);
-      if (!options.logger?.isLevelEnabled("debug")) return result;
-      // Only the host: paths and queries of CRM endpoints often carry access tokens.
-      const host = URL.canParse(req.url) ? new URL(req.url).hostname : undefined;
-      options.logger.debug(
-        {
-          deliveryId: req.deliveryId, event: req.event, shop: req.shop, host, address: result.address,
-          ok: result.ok, statusCode: result.statusCode, errorCode: result.ok ? undefined : result.errorCode, durationMs: result.durationMs,
-          reusedConnection, retried,
-        },
-        "webhook attempt",
-      );
+      const exchange = await run(req.url, () => {
+        const body = typeof req.body === "string" ? Buffer.from(req.body, "utf8") : Buffer.from(req.body);
+        const headers = buildSignatureHeaders({
+          deliveryId: req.deliveryId, event: req.event, shop: req.shop, body, secrets: req.secrets, userAgent,
+          timestampSeconds: Math.floor(clock.now().getTime() / 1000),
+        });
+        return { method: "POST", body, headers, maxResponseBytes: RESPONSE_EXCERPT_BYTES };
+      });
+      const result = webhookOutcome(exchange.result, clock.now());
+      debugLine({ deliveryId: req.deliveryId, event: req.event, shop: req.shop }, req.url, exchange, result);
       return result;
+    },
+    async exchange(req) {
+      const exchange = await run(req.url, () => ({
+        method: req.method,
+        body: req.body === undefined ? Buffer.alloc(0) : typeof req.body === "string" ? Buffer.from(req.body, "utf8") : Buffer.from(req.body),
+        headers: { "user-agent": userAgent, ...req.headers },
+        maxResponseBytes: req.maxResponseBytes ?? RESPONSE_EXCERPT_BYTES,
+      }));
+      debugLine({ method: req.method }, req.url, exchange, exchange.result);
+      return exchange.result;
     },
     close() {
       closings++;
       agent.destroy();
     },
   };
+}
+
+/** A webhook's answer in the contract's terms (see outcomeOfAnswer), or the failure as it came. */
+export function webhookOutcome(result: ExchangeResult, now: Date): AttemptResult {
+  if (!result.ok) return result;
+  return outcomeOfAnswer({
+    status: result.status, headers: result.headers, excerpt: excerptOf(result.body), durationMs: result.durationMs,
+    address: result.address, now, complete: result.complete,
+  });
 }

@@ -196,6 +196,61 @@ describe("webhook sender: failed answers", () => {
   });
 });
 
+describe("webhook sender: an answer must be complete to count", () => {
+  it("GIVEN a 200 whose connection drops before the announced body ends THEN the attempt fails with connection_failed, keeping the status", async () => {
+    receiver.enqueue(respond.cut(200));
+    const result = await sender().send(request());
+    expect(result).toMatchObject({ ok: false, errorCode: "connection_failed", statusCode: 200 });
+    expect(result.ok || result.message).toBe(
+      "Your endpoint answered 200 OK, but the connection closed before the answer was complete; it is sent again",
+    );
+  });
+
+  it("GIVEN a 500 cut short THEN the status still decides (http_status)", async () => {
+    receiver.enqueue(respond.cut(500));
+    expect(await sender().send(request())).toMatchObject({ ok: false, errorCode: "http_status", statusCode: 500 });
+  });
+});
+
+describe("outbound exchange: any method, the caller's headers, the same vetting", () => {
+  it("GIVEN a PUT with its own headers THEN exactly those go out and the whole answer up to the asked size comes back", async () => {
+    const answerBody = JSON.stringify({ data: "z".repeat(3_000) });
+    receiver.enqueue(respond.status(201, answerBody, { "content-type": "application/json" }));
+    const result = await sender().exchange({
+      method: "PUT", url: receiver.urlFor("/lists/abc/members/123?skip=1"),
+      headers: { authorization: "Basic dXNlcjprZXk=", "content-type": "application/json" }, body: '{"a":1}', maxResponseBytes: 8_192,
+    });
+    expect(result).toMatchObject({ ok: true, status: 201, complete: true, address: "127.0.0.1" });
+    expect(result.ok && result.body.toString()).toBe(answerBody);
+    const [received] = receiver.requests;
+    expect(received).toMatchObject({ method: "PUT", path: "/lists/abc/members/123?skip=1", body: '{"a":1}' });
+    expect(received.headers).toMatchObject({ authorization: "Basic dXNlcjprZXk=", "content-type": "application/json", "content-length": "7" });
+    expect(received.headers["x-tryoncloud-signature"]).toBeUndefined();
+  });
+
+  it("GIVEN a GET THEN no body and no content-length go out", async () => {
+    await sender().exchange({ method: "GET", url: receiver.urlFor("/api/accounts"), headers: { accept: "application/json" } });
+    const [received] = receiver.requests;
+    expect(received.method).toBe("GET");
+    expect(received.rawBody.length).toBe(0);
+    expect(received.headers["content-length"]).toBeUndefined();
+  });
+
+  it("GIVEN the production policy THEN a loopback URL is refused before any connection", async () => {
+    const result = await createWebhookSender({ extraCa: receiver.ca, deadlineMs: 3_000 }).exchange({
+      method: "POST", url: receiver.urlFor("/x"), headers: {}, body: "{}",
+    });
+    expect(result).toMatchObject({ ok: false, errorCode: "address_refused" });
+    expect(receiver.requests).toHaveLength(0);
+  });
+
+  it("GIVEN a 200 cut short THEN the answer is reported incomplete", async () => {
+    receiver.enqueue(respond.cut(200));
+    const result = await sender().exchange({ method: "POST", url: receiver.urlFor("/x"), headers: {}, body: "{}" });
+    expect(result).toMatchObject({ ok: true, status: 200, complete: false });
+  });
+});
+
 describe("webhook sender: network failures and the deadline", () => {
   it("GIVEN the connection is reset THEN connection_failed", async () => {
     receiver.enqueue(respond.reset());

@@ -41,7 +41,9 @@ export type ScriptedResponse =
    * (`phase: "headers"`) or, after complete headers, in the body (`phase: "body"`). In the body phase,
    * `prelude` is written at once first (e.g. more than a client means to read).
    */
-  | { kind: "trickle"; phase: "headers" | "body"; intervalMs: number; status: number; prelude?: string };
+  | { kind: "trickle"; phase: "headers" | "body"; intervalMs: number; status: number; prelude?: string }
+  /** Sends the status line and headers announcing a body of `announcedBytes`, writes `partial`, then drops the connection. */
+  | { kind: "cut"; status: number; announcedBytes: number; partial: string };
 
 export const respond = {
   ok: (body = '{"received":true}', status = 200): ScriptedResponse =>
@@ -58,6 +60,8 @@ export const respond = {
     ({ kind: "status", status, body: "", headers: { location } }),
   reset: (): ScriptedResponse => ({ kind: "reset" }),
   hang: (): ScriptedResponse => ({ kind: "hang" }),
+  /** A status (200 by default), then the connection dropped before the announced body is complete. */
+  cut: (status = 200, partial = '{"rec'): ScriptedResponse => ({ kind: "cut", status, announcedBytes: 100, partial }),
   trickle: (options: { phase?: "headers" | "body"; intervalMs?: number; status?: number; prelude?: string } = {}): ScriptedResponse => ({
     kind: "trickle", phase: options.phase ?? "body", intervalMs: options.intervalMs ?? 100, status: options.status ?? 200,
     prelude: options.prelude,
@@ -227,6 +231,11 @@ export async function startHttpsReceiver(options: ReceiverOptions = {}): Promise
         return;
       case "hang":
         return;
+      case "cut": {
+        res.writeHead(script.status, { "content-type": "application/json", "content-length": String(script.announcedBytes) });
+        res.write(script.partial, () => setImmediate(() => req.socket.destroy()));
+        return;
+      }
       case "trickle": {
         // The headers phase writes raw bytes so that even the status line arrives slowly; after the prefix it
         // keeps extending one header value, so the head never completes.
