@@ -42,6 +42,8 @@ export interface RecordedLead {
   lead: StoredLead;
   /** Deliveries to enqueue once this call has returned (empty for a repeated idempotency key). */
   deliveryIds: string[];
+  /** The same deliveries with their destinations, in the same order. */
+  deliveries: { id: string; destinationId: string }[];
   /** True when the idempotency key was seen before: nothing new was written. */
   duplicate: boolean;
 }
@@ -67,7 +69,7 @@ export async function recordLeadWithDeliveries(
     return await db.$transaction(async (tx) => {
       if (input.idempotencyKey) {
         const existing = await findByIdempotencyKey(tx, input.shopId, input.idempotencyKey);
-        if (existing) return { lead: existing, deliveryIds: [], duplicate: true };
+        if (existing) return { lead: existing, deliveryIds: [], deliveries: [], duplicate: true };
       }
       const lead = await tx.lead.create({ data: leadData(input, now) });
       await tx.triedProduct.upsert({
@@ -81,7 +83,7 @@ export async function recordLeadWithDeliveries(
         select: { id: true },
         orderBy: { createdAt: "asc" },
       });
-      const deliveryIds: string[] = [];
+      const deliveries: { id: string; destinationId: string }[] = [];
       for (const endpoint of endpoints) {
         const delivery = await tx.delivery.create({
           data: {
@@ -90,15 +92,15 @@ export async function recordLeadWithDeliveries(
           },
           select: { id: true },
         });
-        deliveryIds.push(delivery.id);
+        deliveries.push({ id: delivery.id, destinationId: endpoint.id });
       }
-      return { lead, deliveryIds, duplicate: false };
+      return { lead, deliveryIds: deliveries.map((d) => d.id), deliveries, duplicate: false };
     });
   } catch (error) {
     // Two requests with one idempotency key raced; the loser returns what the winner stored.
     if (input.idempotencyKey && isUniqueViolation(error)) {
       const existing = await findByIdempotencyKey(db, input.shopId, input.idempotencyKey);
-      if (existing) return { lead: existing, deliveryIds: [], duplicate: true };
+      if (existing) return { lead: existing, deliveryIds: [], deliveries: [], duplicate: true };
     }
     throw error;
   }
@@ -112,13 +114,15 @@ export async function recordLeadWithDeliveries(
 async function recordInOneStatement(db: Db, pool: pg.Pool, input: CapturedLead, now: Date): Promise<RecordedLead> {
   const lead: StoredLead = { id: newId(now.getTime()), ...leadData(input, now) } as StoredLead;
   const payload = serializeBody(buildLeadCapturedBody(lead, input.shopDomain));
-  const deliveryIds = await leadWritersOf(pool)({ lead, payload });
-  if (deliveryIds) return { lead, deliveryIds, duplicate: false };
+  const deliveries = await leadWritersOf(pool)({ lead, payload });
+  if (deliveries) return { lead, deliveryIds: deliveries.map((d) => d.id), deliveries, duplicate: false };
   // The key was stored before (or by a request that raced this one and committed first).
   const existing = input.idempotencyKey ? await findByIdempotencyKey(db, input.shopId, input.idempotencyKey) : null;
   if (!existing) throw new Error("The lead was neither stored nor found by its idempotency key.");
-  return { lead: existing, deliveryIds: [], duplicate: true };
+  return { lead: existing, deliveryIds: [], deliveries: [], duplicate: true };
 }
+
+type WrittenDeliveries = { id: string; destinationId: string }[];
 
 interface LeadToWrite {
   lead: StoredLead;
@@ -141,11 +145,11 @@ const LEAD_COLUMN_LIST = quoted(LEAD_COLUMNS.map(([name]) => name));
  * for a lead not written because its idempotency key was taken. Products are upserted in key order, so
  * two statements that touch the same products take their row locks in the same order.
  */
-async function writeLeads(pool: pg.Pool, items: LeadToWrite[]): Promise<(string[] | null)[]> {
+async function writeLeads(pool: pg.Pool, items: LeadToWrite[]): Promise<(WrittenDeliveries | null)[]> {
   const arrays = LEAD_COLUMNS.map(([name, type], i) => `$${i + 1}::${type}[]`).join(", ");
   const payloadParam = `$${LEAD_COLUMNS.length + 1}::text[]`;
   const statesParam = `$${LEAD_COLUMNS.length + 2}::text[]`;
-  const { rows } = await pool.query<{ id: string; deliveryIds: string[] }>({
+  const { rows } = await pool.query<{ id: string; deliveryIds: string[]; destinationIds: string[] }>({
     name: "tryon_write_leads",
     text: `
       WITH input AS (
@@ -169,9 +173,12 @@ async function writeLeads(pool: pg.Pool, items: LeadToWrite[]): Promise<(string[
           CROSS JOIN LATERAL (
             SELECT "id" FROM "WebhookEndpoint" WHERE "shopId" = i."shopId" AND ("state" = ANY(${statesParam})) IS TRUE LIMIT 100
           ) AS e
-        RETURNING "id", "leadId"
+        RETURNING "id", "leadId", "endpointId"
       )
-      SELECT lead."id", ARRAY(SELECT d."id" FROM delivery AS d WHERE d."leadId" = lead."id") AS "deliveryIds" FROM lead`,
+      SELECT lead."id",
+        ARRAY(SELECT d."id" FROM delivery AS d WHERE d."leadId" = lead."id" ORDER BY d."id") AS "deliveryIds",
+        ARRAY(SELECT d."endpointId" FROM delivery AS d WHERE d."leadId" = lead."id" ORDER BY d."id") AS "destinationIds"
+      FROM lead`,
     values: [
       ...LEAD_COLUMNS.map(([name, type]) =>
         items.map(({ lead }) => {
@@ -182,13 +189,13 @@ async function writeLeads(pool: pg.Pool, items: LeadToWrite[]): Promise<(string[
       RECEIVING_STATES,
     ],
   });
-  const written = new Map(rows.map((r) => [r.id, r.deliveryIds]));
+  const written = new Map(rows.map((r) => [r.id, r.deliveryIds.map((id, i) => ({ id, destinationId: r.destinationIds[i] }))]));
   return items.map(({ lead }) => written.get(lead.id) ?? null);
 }
 
-const leadWriters = new WeakMap<pg.Pool, Batched<LeadToWrite, string[] | null>>();
+const leadWriters = new WeakMap<pg.Pool, Batched<LeadToWrite, WrittenDeliveries | null>>();
 
-function leadWritersOf(pool: pg.Pool): Batched<LeadToWrite, string[] | null> {
+function leadWritersOf(pool: pg.Pool): Batched<LeadToWrite, WrittenDeliveries | null> {
   let writer = leadWriters.get(pool);
   if (!writer) {
     // A backlog past a few seconds of captures means the database is not keeping up: refuse (the capture

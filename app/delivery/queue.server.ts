@@ -1,5 +1,5 @@
 import { Queue } from "bullmq";
-import { Redis } from "ioredis";
+import { Redis, type Cluster } from "ioredis";
 
 /**
  * The BullMQ queue that wakes the delivery worker. Redis only ever holds a delivery id: the payload,
@@ -9,6 +9,7 @@ import { Redis } from "ioredis";
 
 export const DELIVERY_QUEUE_NAME = "webhook-deliveries";
 export const DELIVERY_QUEUE_PREFIX = "tryon";
+/** The name of a job whose destination the enqueuer did not know; the worker looks it up. */
 export const DELIVERY_JOB_NAME = "deliver";
 
 /**
@@ -19,11 +20,24 @@ export interface DeliveryJobData {
   deliveryId?: string;
 }
 
-export type DeliveryQueue = Queue<DeliveryJobData, unknown, typeof DELIVERY_JOB_NAME, DeliveryJobData, unknown, typeof DELIVERY_JOB_NAME>;
+/**
+ * A job's name is the id of the destination it goes to (or DELIVERY_JOB_NAME when unknown): the worker
+ * checks the destination's gate (slots, breaker, rate) from Redis alone, before it touches the database,
+ * so a delivery that must wait costs no query. The hash stores a name anyway.
+ */
+export type DeliveryQueue = Queue<DeliveryJobData, unknown, string, DeliveryJobData, unknown, string>;
+
+/** A delivery to wake, with its destination when known. */
+export type QueuedDelivery = string | { id: string; destinationId: string };
+
+const idOf = (d: QueuedDelivery) => (typeof d === "string" ? d : d.id);
+const nameOf = (d: QueuedDelivery) => (typeof d === "string" ? DELIVERY_JOB_NAME : d.destinationId);
 
 export interface DeliveryQueueOptions {
   name?: string;
   prefix?: string;
+  /** Entries kept in the queue's event stream. Default 100. */
+  eventsMaxLen?: number;
 }
 
 /**
@@ -52,13 +66,13 @@ export const DELIVERY_JOB_RETENTION = {
   removeOnComplete: { count: 100 },
   removeOnFail: { count: 1000, age: 7 * 24 * 3600 },
 } as const;
-const EVENT_STREAM_MAX_LENGTH = 100;
+export const DEFAULT_EVENT_STREAM_MAX_LENGTH = 100;
 
-export function createDeliveryQueue(connection: Redis, options: DeliveryQueueOptions = {}): DeliveryQueue {
-  return new Queue<DeliveryJobData, unknown, typeof DELIVERY_JOB_NAME, DeliveryJobData, unknown, typeof DELIVERY_JOB_NAME>(options.name ?? DELIVERY_QUEUE_NAME, {
+export function createDeliveryQueue(connection: Redis | Cluster, options: DeliveryQueueOptions = {}): DeliveryQueue {
+  return new Queue<DeliveryJobData, unknown, string, DeliveryJobData, unknown, string>(options.name ?? DELIVERY_QUEUE_NAME, {
     connection,
     prefix: options.prefix ?? DELIVERY_QUEUE_PREFIX,
-    streams: { events: { maxLen: EVENT_STREAM_MAX_LENGTH } },
+    streams: { events: { maxLen: options.eventsMaxLen ?? DEFAULT_EVENT_STREAM_MAX_LENGTH } },
   });
 }
 
@@ -68,6 +82,11 @@ export function createDeliveryQueue(connection: Redis, options: DeliveryQueueOpt
  */
 export function deliveryJobId(deliveryId: string, attemptNumber: number): string {
   return `${deliveryId}-a${attemptNumber}`;
+}
+
+/** The destination a job goes to, when its enqueuer knew it. */
+export function destinationIdOfJob(job: { name: string }): string | null {
+  return job.name && job.name !== DELIVERY_JOB_NAME ? job.name : null;
 }
 
 /** The delivery a job is about. */
@@ -81,6 +100,8 @@ export function deliveryIdOfJob(job: { id?: string; data: DeliveryJobData }): st
 export interface EnqueueOptions {
   /** The attempt this job is for (default 1): part of the job id. */
   attempt?: number;
+  /** The delivery's destination, which becomes the job's name (see DeliveryQueue). */
+  destinationId?: string;
   /** Wait this long before the worker looks at the row (default 0). */
   delayMs?: number;
 }
@@ -106,7 +127,7 @@ export async function enqueueDelivery(queue: DeliveryQueue, deliveryId: string, 
   } else if (state !== "unknown") {
     return "already_queued";
   }
-  await queue.add(DELIVERY_JOB_NAME, {}, delay > 0 ? { jobId, delay } : { jobId });
+  await queue.add(options.destinationId ?? DELIVERY_JOB_NAME, {}, delay > 0 ? { jobId, delay } : { jobId });
   // Someone may have added the same job with a delay between our check and our add (a worker scheduling
   // the retry while the reconciler finds the row due): the earlier time wins.
   if (delay === 0 && (await client.zscore(queue.toKey("delayed"), jobId)) !== null) await promote(queue, jobId);
@@ -120,8 +141,8 @@ async function promote(queue: DeliveryQueue, jobId: string): Promise<boolean> {
 }
 
 /** Enqueues the first attempt of deliveries that may have been enqueued before (see enqueueDelivery). */
-export async function enqueueDeliveries(queue: DeliveryQueue, deliveryIds: readonly string[]): Promise<void> {
-  for (const id of deliveryIds) await enqueueDelivery(queue, id);
+export async function enqueueDeliveries(queue: DeliveryQueue, deliveries: readonly QueuedDelivery[]): Promise<void> {
+  for (const d of deliveries) await enqueueDelivery(queue, idOf(d), typeof d === "string" ? {} : { destinationId: d.destinationId });
 }
 
 /**
@@ -130,11 +151,26 @@ export async function enqueueDeliveries(queue: DeliveryQueue, deliveryIds: reado
  * trip. (Grouping the jobs of concurrent captures does not pay: each ioredis pipeline copies every
  * BullMQ script onto itself, which costs more than the round trips it saves.)
  */
-export async function enqueueNewDeliveries(queue: DeliveryQueue, deliveryIds: readonly string[]): Promise<void> {
-  if (deliveryIds.length === 0) return;
-  if (deliveryIds.length === 1) {
-    await queue.add(DELIVERY_JOB_NAME, {}, { jobId: deliveryJobId(deliveryIds[0], 1) });
+export async function enqueueNewDeliveries(
+  queue: DeliveryQueue,
+  deliveries: readonly QueuedDelivery[],
+  options: { delayMs?: number } = {},
+): Promise<void> {
+  if (deliveries.length === 0) return;
+  const delay = Math.max(0, Math.round(options.delayMs ?? 0));
+  const opts = (d: QueuedDelivery) => (delay > 0 ? { jobId: deliveryJobId(idOf(d), 1), delay } : { jobId: deliveryJobId(idOf(d), 1) });
+  if (deliveries.length === 1) {
+    await queue.add(nameOf(deliveries[0]), {}, opts(deliveries[0]));
     return;
   }
-  await queue.addBulk(deliveryIds.map((id) => ({ name: DELIVERY_JOB_NAME, data: {}, opts: { jobId: deliveryJobId(id, 1) } })));
+  await queue.addBulk(deliveries.map((d) => ({ name: nameOf(d), data: {}, opts: opts(d) })));
+}
+
+/**
+ * Brings waiting jobs forward: the first attempts of a lead's deliveries, queued with a delay at capture,
+ * once the shopper is tagged; parked jobs a destination can take now. A job that is not waiting with a
+ * delay (already running, finished, gone) is left as it is; false then.
+ */
+export async function promoteDeliveryJob(queue: DeliveryQueue, jobId: string): Promise<boolean> {
+  return promote(queue, jobId);
 }

@@ -43,6 +43,11 @@ export interface AttemptFailure {
   responseExcerpt?: string;
   /** From a Retry-After header on 429/503, in milliseconds. */
   retryAfterMs?: number;
+  /**
+   * False when the failure says nothing about the destination's health (a receiver refusing one body),
+   * so the circuit breaker does not count it. Counted when absent.
+   */
+  countsAgainstDestination?: boolean;
 }
 
 export type AttemptResult = AttemptSuccess | AttemptFailure;

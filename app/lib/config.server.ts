@@ -29,6 +29,65 @@ const encryptionKeys = z
     return keys;
   });
 
+/**
+ * A duration: whole milliseconds (`1500`) or a number with a unit (`500ms`, `30s`, `5m`, `2h`, `1d`).
+ * Settings of time take this form so that `RETRY_SCHEDULE=1m,5m` and `ATTEMPT_TIMEOUT=10s` read naturally.
+ */
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+export function parseDuration(text: string): number | null {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(text);
+  if (!match) return null;
+  const ms = Number(match[1]) * UNIT_MS[match[2] ?? "ms"];
+  return Number.isFinite(ms) ? Math.round(ms) : null;
+}
+
+function duration(defaultValue: string, bounds: { min: number; max: number }) {
+  return z
+    .string()
+    .default(defaultValue)
+    .transform((raw, ctx) => {
+      const ms = parseDuration(raw);
+      if (ms === null) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: "must be a duration such as 1500, 500ms, 30s, 5m, 2h or 1d" });
+        return z.NEVER;
+      }
+      if (ms < bounds.min || ms > bounds.max) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must be between ${bounds.min} ms and ${bounds.max} ms, got ${ms} ms` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+}
+
+function count(defaultValue: number, min: number, max: number) {
+  return z.coerce
+    .number({ invalid_type_error: "must be a whole number" })
+    .int("must be a whole number")
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`)
+    .default(defaultValue);
+}
+
+/** `LIMIT/WINDOW`, e.g. `600/1m`: at most LIMIT submissions per WINDOW. */
+function rateRule(defaultValue: string) {
+  return z
+    .string()
+    .default(defaultValue)
+    .transform((raw, ctx) => {
+      const [limitText, windowText, extra] = raw.split("/");
+      const limit = Number(limitText);
+      const windowMs = windowText === undefined ? null : parseDuration(windowText);
+      if (extra !== undefined || !Number.isInteger(limit) || limit < 1 || windowMs === null || windowMs < 1_000) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: "must look like LIMIT/WINDOW, e.g. 600/1m (a whole number of at least 1, a window of at least 1s)" });
+        return z.NEVER;
+      }
+      return { limit, windowMs };
+    });
+}
+
+const DAY = 86_400_000;
+
 const schema = z
   .object({
     NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
@@ -58,6 +117,92 @@ const schema = z
       .transform((v) => v === "true"),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+    /**
+     * A Redis Cluster, as comma-separated seed nodes (`host:port,host:port`). When set, queues, limits and
+     * destination gates live on the cluster and REDIS_URL is not used for them.
+     */
+    REDIS_CLUSTER_NODES: z
+      .string()
+      .optional()
+      .transform((raw, ctx) => {
+        if (raw === undefined || raw.trim() === "") return undefined;
+        const nodes = raw.split(",").map((entry) => entry.trim());
+        const parsed = nodes.map((entry) => /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\]):(\d{1,5})$/.exec(entry));
+        if (parsed.some((m) => !m || Number(m[2]) < 1 || Number(m[2]) > 65535)) {
+          ctx.addIssue({ code: z.ZodIssueCode.custom, message: "must be comma-separated host:port entries, e.g. 10.0.0.5:7000,10.0.0.6:7000" });
+          return z.NEVER;
+        }
+        return parsed.map((m) => ({ host: m![1].replace(/^\[|\]$/g, ""), port: Number(m![2]) }));
+      }),
+
+    // ---- Delivery engine -------------------------------------------------------------------------------
+    /** Waits between a failed attempt and the next; one attempt more than entries. @defaultValue 1m,5m,30m,2h,6h,24h (about 33 hours) */
+    RETRY_SCHEDULE: z
+      .string()
+      .default("1m,5m,30m,2h,6h,24h")
+      .transform((raw, ctx) => {
+        const delays = raw.split(",").map((part) => parseDuration(part));
+        if (delays.length < 1 || delays.length > 20 || delays.some((d) => d === null || d < 1_000 || d > 7 * DAY)) {
+          ctx.addIssue({ code: z.ZodIssueCode.custom, message: "must be 1 to 20 comma-separated durations of 1s to 7d, e.g. 1m,5m,30m,2h,6h,24h" });
+          return z.NEVER;
+        }
+        return delays as number[];
+      }),
+    /** One deadline per attempt: DNS, connect, TLS, the answer. @defaultValue 10s */
+    ATTEMPT_TIMEOUT: duration("10s", { min: 500, max: 120_000 }),
+    /**
+     * How long a worker holds a claimed delivery (and its destination slot) before another may take it over.
+     * Must exceed ATTEMPT_TIMEOUT by a margin, or a slow but live attempt could be sent twice. @defaultValue 1m
+     */
+    DELIVERY_LEASE: duration("1m", { min: 2_000, max: 3_600_000 }),
+    /** Attempts in flight at once per worker process. Attempts wait on the network, not the CPU. @defaultValue 100 */
+    DELIVERY_CONCURRENCY: count(100, 1, 2_000),
+    /** Attempts in flight at once to one destination, across every worker process. @defaultValue 10 */
+    DESTINATION_MAX_IN_FLIGHT: count(10, 1, 500),
+    /** Consecutive failed attempts after which a destination's deliveries wait for a single probe. @defaultValue 10 */
+    BREAKER_FAILURE_THRESHOLD: count(10, 1, 1_000),
+    /** How long an open breaker waits before its first probe; doubled after each failed probe. @defaultValue 30s */
+    BREAKER_COOLDOWN: duration("30s", { min: 100, max: DAY }),
+    /** The longest wait between probes. @defaultValue 5m */
+    BREAKER_MAX_COOLDOWN: duration("5m", { min: 100, max: DAY }),
+    /** How often each worker process looks for deliveries and taggings that Redis lost. @defaultValue 20s */
+    RECONCILE_INTERVAL: duration("20s", { min: 100, max: DAY }),
+    /** How long a due item is left to its own job before the reconciler enqueues it again. @defaultValue 30s */
+    RECONCILE_GRACE: duration("30s", { min: 0, max: DAY }),
+    /** Entries kept in each queue's event stream (nothing of the app reads it). @defaultValue 100 */
+    QUEUE_EVENTS_MAX_LEN: count(100, 0, 100_000),
+
+    // ---- Tagging in Shopify ----------------------------------------------------------------------------
+    /**
+     * How long a lead's deliveries wait for the shopper to be tagged in Shopify. Past it they go out with
+     * `tagged_in_shopify: false` and tagging carries on. @defaultValue 3s
+     */
+    TAGGING_DEADLINE: duration("3s", { min: 0, max: 600_000 }),
+    /** Taggings in flight at once per worker process (each waits on Shopify). @defaultValue 50 */
+    TAGGING_CONCURRENCY: count(50, 1, 1_000),
+
+    // ---- Storefront capture ----------------------------------------------------------------------------
+    /** Submissions per shop. @defaultValue 600/1m */
+    CAPTURE_LIMIT_PER_SHOP: rateRule("600/1m"),
+    /** Submissions per client address. @defaultValue 20/10m */
+    CAPTURE_LIMIT_PER_ADDRESS: rateRule("20/10m"),
+    /** Submissions per shopper email. @defaultValue 5/1h */
+    CAPTURE_LIMIT_PER_EMAIL: rateRule("5/1h"),
+
+    // ---- Processes -------------------------------------------------------------------------------------
+    /** How long a process may take to stop on SIGTERM before it exits anyway. @defaultValue 20s */
+    SHUTDOWN_TIMEOUT: duration("20s", { min: 100, max: 600_000 }),
+  })
+  .superRefine((env, ctx) => {
+    if (env.DELIVERY_LEASE < env.ATTEMPT_TIMEOUT + 1_000) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom, path: ["DELIVERY_LEASE"],
+        message: `must exceed ATTEMPT_TIMEOUT (${env.ATTEMPT_TIMEOUT} ms) by at least 1s, or a slow attempt could be sent twice`,
+      });
+    }
+    if (env.BREAKER_MAX_COOLDOWN < env.BREAKER_COOLDOWN) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["BREAKER_MAX_COOLDOWN"], message: "must be at least BREAKER_COOLDOWN" });
+    }
   });
 
 function isHttpUrl(value: string): boolean {
