@@ -3,6 +3,8 @@ import type { Db, Prisma } from "../lib/db.server";
 export interface DeliveryRef {
   id: string;
   attemptCount: number;
+  /** The destination (endpoint) it goes to. */
+  endpointId: string;
 }
 
 /**
@@ -19,7 +21,7 @@ export async function forEachDeliveryBatch(
   for (;;) {
     const rows = await db.delivery.findMany({
       where: after ? { AND: [where, { id: { gt: after } }] } : where,
-      select: { id: true, attemptCount: true },
+      select: { id: true, attemptCount: true, endpointId: true },
       orderBy: { id: "asc" },
       take: batchSize,
     });

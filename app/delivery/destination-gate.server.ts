@@ -11,7 +11,8 @@ import type { Cluster, Redis } from "ioredis";
  *   its deliveries wait until `retryAt`, then exactly one probe goes out; a success closes it, a failure
  *   doubles the wait (up to `maxCooldownMs`). Waiting spends no attempt and holds no worker.
  * - **Rate.** An optional requests-per-second limit with a burst (GCRA), and a pause a receiver asked for
- *   (429 with Retry-After) that holds every delivery to it, not only the one that was answered.
+ *   (429 with Retry-After) that holds every delivery to it, not only the one that was answered (up to
+ *   `maxCooldownMs`).
  *
  * A job turned away is parked: listed under the destination, scored by when it should look again, and moved
  * to BullMQ's delayed set until then. When a slot frees (or the breaker closes) the leaving worker takes the
@@ -228,7 +229,9 @@ export function createDestinationGate(redis: RedisLike, options: { prefix: strin
 
     async leave(destinationId, token, verdict, leaveOptions = {}) {
       const keys = gateKeys(prefix, destinationId);
-      const throttleMs = Math.max(0, Math.round(leaveOptions.throttleMs ?? 0));
+      // Every delivery to the destination waits as asked, up to the longest breaker wait; the delivery that
+      // was answered keeps its own full Retry-After in its schedule.
+      const throttleMs = Math.min(settings.maxCooldownMs, Math.max(0, Math.round(leaveOptions.throttleMs ?? 0)));
       const reply = await commands.tryonGateLeave(
         keys.slots, keys.state, keys.parked, token, verdict, settings.failureThreshold, settings.cooldownMs,
         settings.maxCooldownMs, throttleMs, settings.maxInFlight, stateTtlMs,

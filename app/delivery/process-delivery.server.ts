@@ -23,10 +23,12 @@ export interface ProcessDeliveryDeps {
   logger: Logger;
   /** How long a claimed attempt may run before another worker may take the delivery over. */
   leaseMs: number;
-  /** Enqueues the job for a later attempt (`attempt` is its number). */
-  scheduleAttempt: (deliveryId: string, attempt: number, delayMs: number) => Promise<unknown>;
+  /** Enqueues the job for a later attempt (`attempt` is its number) to the delivery's destination. */
+  scheduleAttempt: (deliveryId: string, attempt: number, delayMs: number, destinationId: string) => Promise<unknown>;
   /** Jitter source for the retry schedule. */
   random?: () => number;
+  /** The waits between attempts (RETRY_SCHEDULE); the published schedule by default. */
+  retrySchedule?: readonly number[];
   /**
    * When given, the attempt's outcome is written after processDelivery has returned "sent": the caller
    * takes the recording and must wait for it before it stops. The worker uses this so that a send slot
@@ -79,7 +81,15 @@ interface Claim {
   previousSecretCiphertext: string | null;
 }
 
-export async function processDelivery(deps: ProcessDeliveryDeps, deliveryId: string): Promise<ProcessOutcome> {
+export interface ProcessHooks {
+  /**
+   * Called once the receiver has answered (or failed to), before the outcome is written: the worker gives
+   * the destination's slot back at this moment, with what the answer says about the destination.
+   */
+  answered?: (result: AttemptResult) => void;
+}
+
+export async function processDelivery(deps: ProcessDeliveryDeps, deliveryId: string, hooks: ProcessHooks = {}): Promise<ProcessOutcome> {
   const claim = (await claimIfDue(deps, deliveryId)) ?? (await claimCarefully(deps, deliveryId));
   if (typeof claim === "string") return claim;
   const now = deps.clock.now();
@@ -97,6 +107,7 @@ export async function processDelivery(deps: ProcessDeliveryDeps, deliveryId: str
   const result = await sendSafely(deps.send, {
     url: claim.url, body: claim.payload, deliveryId: claim.id, event: claim.event as WebhookEvent, shop: claim.shopDomain, secrets,
   });
+  hooks.answered?.(result);
   if (!deps.recordLater) return record(deps, claim, startedAt, result);
   deps.recordLater(record(deps, claim, startedAt, result));
   return "sent";
@@ -223,7 +234,7 @@ async function record(deps: ProcessDeliveryDeps, d: Claim, startedAt: Date, resu
   const gone = result.errorCode === "endpoint_gone";
   const delayMs = gone || SINGLE_ATTEMPT_EVENTS.has(d.event)
     ? null
-    : nextRetryDelayMs(d.attempt - d.attemptsBeforeReplay, { retryAfterMs: result.retryAfterMs, random: deps.random });
+    : nextRetryDelayMs(d.attempt - d.attemptsBeforeReplay, { retryAfterMs: result.retryAfterMs, random: deps.random, schedule: deps.retrySchedule });
   const outcome: ProcessOutcome = gone ? "endpoint_paused" : delayMs === null ? "failed" : "retrying";
   const nextAttemptAt = new Date(now.getTime() + (delayMs ?? 0));
 
@@ -261,7 +272,7 @@ async function record(deps: ProcessDeliveryDeps, d: Claim, startedAt: Date, resu
   if (!recorded) return logOutcome(deps, d, "busy", result);
   if (outcome === "retrying") {
     // If this enqueue is lost (Redis down), the reconciler finds the row once it is due.
-    await deps.scheduleAttempt(d.id, d.attempt + 1, delayMs ?? 0).catch((error: unknown) =>
+    await deps.scheduleAttempt(d.id, d.attempt + 1, delayMs ?? 0, d.endpointId).catch((error: unknown) =>
       deps.logger.warn({ deliveryId: d.id, err: error }, "could not enqueue the next attempt; the reconciler will"),
     );
   }

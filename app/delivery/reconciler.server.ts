@@ -3,6 +3,7 @@ import type { Db, Prisma } from "../lib/db.server";
 import { systemClock, type Clock } from "./clock";
 import { enqueueDelivery, type DeliveryQueue } from "./queue.server";
 import { forEachDeliveryBatch } from "./delivery-batches.server";
+import { remainingWindowMs, RETRY_DELAYS_MS } from "./retry-schedule";
 
 /**
  * The safety net that makes "a lead is never left undelivered and invisible" hold when Redis is not
@@ -23,6 +24,10 @@ export interface ReconcileOptions {
   graceMs?: number;
   /** Rows read per query. */
   batchSize?: number;
+  /** The waits between attempts (RETRY_SCHEDULE): how long a delivery may wait on a destination that does not answer. */
+  retrySchedule?: readonly number[];
+  /** The longest breaker wait: a delivery past its window still gets this long for one last probe. */
+  breakerMaxCooldownMs?: number;
 }
 
 export interface ReconcileCounts {
@@ -32,6 +37,8 @@ export interface ReconcileCounts {
   stuck: number;
   /** Jobs added or brought forward (the rest were already waiting). */
   enqueued: number;
+  /** Deliveries failed because their destination did not answer for their whole retry window. */
+  expired: number;
 }
 
 export const DEFAULT_RECONCILE_GRACE_MS = 30_000;
@@ -40,14 +47,15 @@ export const DEFAULT_RECONCILE_INTERVAL_MS = 20_000;
 export async function reconcileDeliveries(options: ReconcileOptions): Promise<ReconcileCounts> {
   const now = (options.clock ?? systemClock).now();
   const dueBefore = new Date(now.getTime() - (options.graceMs ?? DEFAULT_RECONCILE_GRACE_MS));
-  const counts: ReconcileCounts = { due: 0, stuck: 0, enqueued: 0 };
+  const counts: ReconcileCounts = { due: 0, stuck: 0, enqueued: 0, expired: 0 };
 
   // Paused or disconnected endpoints and uninstalled shops are skipped: their deliveries wait, and
-  // re-enqueueing them every round would only make the worker say no.
+  // re-enqueueing them every round would only make the worker say no. So are destinations whose breaker
+  // is open until later: their jobs are parked until the probe, and enqueueing them would wake them early.
   const due: Prisma.DeliveryWhereInput = {
     status: { in: ["pending", "retrying"] },
     nextAttemptAt: { lte: dueBefore },
-    endpoint: { is: { state: "active" } },
+    endpoint: { is: { state: "active", OR: [{ circuitRetryAt: null }, { circuitRetryAt: { lte: dueBefore } }] } },
     shop: { is: { uninstalledAt: null } },
   };
   // Stuck ones are enqueued whatever their endpoint's state, so the worker can put them back to waiting.
@@ -60,12 +68,51 @@ export async function reconcileDeliveries(options: ReconcileOptions): Promise<Re
     await forEachDeliveryBatch(options.db, where, options.batchSize ?? 500, async (rows) => {
       for (const row of rows) {
         counts[kind]++;
-        const result = await enqueueDelivery(options.queue, row.id, { attempt: row.attemptCount + 1 });
+        const result = await enqueueDelivery(options.queue, row.id, { attempt: row.attemptCount + 1, destinationId: row.endpointId });
         if (result !== "already_queued") counts.enqueued++;
       }
     });
   }
+  counts.expired = await expireBeyondWindow(options, now);
   return counts;
+}
+
+/**
+ * A destination whose breaker stays open holds its deliveries without spending their attempts, but not for
+ * longer than the retry schedule would have tried them: a delivery that has waited past the rest of its
+ * window (plus one last probe) is failed, visibly, and can be replayed once the destination answers.
+ */
+async function expireBeyondWindow(options: ReconcileOptions, now: Date): Promise<number> {
+  const schedule = options.retrySchedule ?? RETRY_DELAYS_MS;
+  const lastChance = options.breakerMaxCooldownMs ?? 5 * 60_000;
+  // Nothing can have run out before the shortest remaining window (the last attempt's) plus the last chance.
+  const candidates: Prisma.DeliveryWhereInput = {
+    status: { in: ["pending", "retrying"] },
+    nextAttemptAt: { lte: new Date(now.getTime() - lastChance) },
+    endpoint: { is: { circuitOpenedAt: { not: null } } },
+  };
+  let expired = 0;
+  let after: string | undefined;
+  for (;;) {
+    const rows = await options.db.delivery.findMany({
+      where: after ? { AND: [candidates, { id: { gt: after } }] } : candidates,
+      select: { id: true, attemptCount: true, attemptsBeforeReplay: true, nextAttemptAt: true },
+      orderBy: { id: "asc" },
+      take: options.batchSize ?? 500,
+    });
+    for (const row of rows) {
+      const attemptInWindow = row.attemptCount - row.attemptsBeforeReplay + 1;
+      const endsAt = row.nextAttemptAt.getTime() + remainingWindowMs(attemptInWindow, schedule) + lastChance;
+      if (endsAt > now.getTime()) continue;
+      const { count } = await options.db.delivery.updateMany({
+        where: { id: row.id, status: { in: ["pending", "retrying"] }, attemptCount: row.attemptCount },
+        data: { status: "failed", lastError: "Your endpoint did not answer for the whole retry window, so this lead was not sent. Send it again once the endpoint works." },
+      });
+      expired += count;
+    }
+    if (rows.length < (options.batchSize ?? 500)) return expired;
+    after = rows[rows.length - 1].id;
+  }
 }
 
 export interface ReconcilerLoop {

@@ -22,6 +22,8 @@ export const MAX_RETRY_DELAY_MS = 24 * HOUR;
 export const JITTER_RATIO = 0.1;
 
 export interface RetryOptions {
+  /** The waits between attempts (RETRY_SCHEDULE); the published schedule by default. */
+  schedule?: readonly number[];
   /** From the failed attempt's Retry-After header, in milliseconds. */
   retryAfterMs?: number;
   /** Uniform in [0, 1); Math.random by default. Tests pass a fixed one. */
@@ -36,15 +38,27 @@ export function nextRetryDelayMs(attemptNumber: number, options: RetryOptions = 
   if (!Number.isInteger(attemptNumber) || attemptNumber < 1) {
     throw new RangeError(`attemptNumber must be a whole number from 1, got ${attemptNumber}`);
   }
-  if (attemptNumber >= MAX_ATTEMPTS) return null;
+  const schedule = options.schedule ?? RETRY_DELAYS_MS;
+  if (attemptNumber >= schedule.length + 1) return null;
 
   const r = (options.random ?? Math.random)();
   if (!(r >= 0 && r < 1)) throw new RangeError(`random must return a number in [0, 1), got ${r}`);
-  const scheduled = RETRY_DELAYS_MS[attemptNumber - 1] * (1 + JITTER_RATIO * (2 * r - 1));
+  const scheduled = schedule[attemptNumber - 1] * (1 + JITTER_RATIO * (2 * r - 1));
 
   // A negative or garbled Retry-After is ignored rather than allowed to shorten the schedule.
   const retryAfter = options.retryAfterMs !== undefined && Number.isFinite(options.retryAfterMs) ? Math.max(0, options.retryAfterMs) : 0;
   return Math.round(Math.min(Math.max(scheduled, retryAfter), MAX_RETRY_DELAY_MS));
+}
+
+/**
+ * How long a delivery due for attempt `attemptNumber` (counted within its retry window) may still wait
+ * before its window has passed: the waits the schedule still had in store for it. A destination whose
+ * breaker is open holds deliveries without spending attempts, but not beyond this.
+ */
+export function remainingWindowMs(attemptNumber: number, schedule: readonly number[] = RETRY_DELAYS_MS): number {
+  let total = 0;
+  for (let i = Math.max(0, attemptNumber - 1); i < schedule.length; i++) total += schedule[i];
+  return total;
 }
 
 /** When the next attempt is due, counted from the failed attempt's time; null when none is left. */

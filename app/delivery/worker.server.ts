@@ -1,9 +1,17 @@
-import { Worker } from "bullmq";
-import type { Redis } from "ioredis";
+import { DelayedError, Worker } from "bullmq";
+import type { Cluster, Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Db } from "../lib/db.server";
 import type { KeyRing } from "../lib/secret-box.server";
 import { systemClock, type Clock } from "./clock";
+import {
+  createDestinationGate,
+  verdictOf,
+  type DestinationGate,
+  type DestinationLimits,
+  type GateSettings,
+  type LeaveResult,
+} from "./destination-gate.server";
 import { processDelivery, type ProcessDeliveryDeps, type ProcessOutcome, type SendWebhook } from "./process-delivery.server";
 import {
   createDeliveryQueue,
@@ -11,15 +19,18 @@ import {
   DELIVERY_QUEUE_NAME,
   DELIVERY_QUEUE_PREFIX,
   deliveryIdOfJob,
+  destinationIdOfJob,
   enqueueDelivery,
+  promoteDeliveryJob,
   type DeliveryJobData,
   type DeliveryQueue,
 } from "./queue.server";
+import type { AttemptResult } from "./types";
 
 export interface DeliveryWorkerOptions {
   db: Db;
   /** A connection made with `maxRetriesPerRequest: null` (see createRedisConnection(url, "worker")). */
-  connection: Redis;
+  connection: Redis | Cluster;
   send: SendWebhook;
   keyRing: KeyRing;
   logger: Logger;
@@ -34,12 +45,25 @@ export interface DeliveryWorkerOptions {
    */
   leaseMs?: number;
   random?: () => number;
+  /** The waits between attempts (RETRY_SCHEDULE). */
+  retrySchedule?: readonly number[];
+  /**
+   * The per-destination gate's settings (cap, breaker). Its lease is `leaseMs`. Defaults: 10 in flight per
+   * destination, a breaker opening after 10 consecutive failures for 30 s, doubling up to 5 min.
+   */
+  gate?: Partial<Omit<GateSettings, "leaseMs">>;
+  /** Key prefix of the gate (default: the queue prefix). */
+  gatePrefix?: string;
+  /** A destination's own limits (its kind's API limits); the defaults apply when it has none. */
+  limitsFor?: (destinationId: string) => Promise<DestinationLimits | undefined> | DestinationLimits | undefined;
 }
 
 export interface DeliveryWorker {
-  worker: Worker<DeliveryJobData, ProcessOutcome>;
+  worker: Worker<DeliveryJobData, ProcessOutcome, string>;
   /** The queue this worker reads, also used to schedule later attempts. */
   queue: DeliveryQueue;
+  /** The per-destination gate every attempt of this worker passes. */
+  gate: DestinationGate;
   /** Resolves once every attempt made so far has its outcome written (or its writing has failed). */
   recorded(): Promise<void>;
   /** Stops taking jobs and waits for the attempts in flight to be recorded. */
@@ -47,6 +71,12 @@ export interface DeliveryWorker {
 }
 
 export const DEFAULT_LEASE_MS = 2 * 60_000;
+export const DEFAULT_CONCURRENCY = 100;
+export const DEFAULT_GATE: Omit<GateSettings, "leaseMs"> = {
+  maxInFlight: 10, failureThreshold: 10, cooldownMs: 30_000, maxCooldownMs: 5 * 60_000,
+};
+/** Parked jobs that wake together spread over up to this long, so they do not all arrive in one instant. */
+const PARK_JITTER_MS = 500;
 
 export class DeliveryJobError extends Error {
   constructor() {
@@ -65,22 +95,30 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
   const prefix = options.prefix ?? DELIVERY_QUEUE_PREFIX;
   const queue = createDeliveryQueue(options.connection, { name: queueName, prefix });
   const logger = options.logger;
+  const db = options.db;
+  const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+  const random = options.random ?? Math.random;
+  const gate = createDestinationGate(options.connection, {
+    prefix: options.gatePrefix ?? prefix,
+    settings: { ...DEFAULT_GATE, ...options.gate, leaseMs },
+  });
   const deps: ProcessDeliveryDeps = {
-    db: options.db,
+    db,
     send: options.send,
     keyRing: options.keyRing,
     clock: options.clock ?? systemClock,
     logger,
-    leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,
+    leaseMs,
     random: options.random,
-    scheduleAttempt: (deliveryId: string, attempt: number, delayMs: number) => enqueueDelivery(queue, deliveryId, { attempt, delayMs }),
+    retrySchedule: options.retrySchedule,
+    scheduleAttempt: (deliveryId, attempt, delayMs, destinationId) => enqueueDelivery(queue, deliveryId, { attempt, delayMs, destinationId }),
   };
 
   // Attempts whose receiver has answered and whose outcome is still being written. Their send slots are
   // already free; `close` waits for them. If the process dies first, the delivery's lease runs out and
   // the attempt is made again (same delivery id), as for any attempt cut short.
   const recording = new Set<Promise<unknown>>();
-  const concurrency = options.concurrency ?? 10;
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   const recordLater = (outcome: Promise<ProcessOutcome>) => {
     const tracked: Promise<unknown> = outcome
       .catch((error: unknown) => logger.error({ err: error }, "could not record a webhook attempt; it is sent again when its lease ends"))
@@ -89,18 +127,57 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
   };
   deps.recordLater = recordLater;
 
-  const worker = new Worker<DeliveryJobData, ProcessOutcome>(
+  /** Breaker changes for the merchant's eyes, and parked deliveries that can go now. */
+  async function afterLeave(destinationId: string, left: LeaveResult): Promise<void> {
+    const { change } = left;
+    if (change.kind === "opened" || change.kind === "reopened") {
+      logger.warn({ destinationId, retryAt: change.retryAt }, "destination not answering: its deliveries wait for a probe");
+      await db.webhookEndpoint.updateMany({
+        where: { id: destinationId },
+        data: change.kind === "opened"
+          ? { circuitOpenedAt: change.openedAt, circuitRetryAt: change.retryAt }
+          : { circuitRetryAt: change.retryAt },
+      });
+    } else if (change.kind === "closed") {
+      logger.info({ destinationId }, "destination answering again: waiting deliveries go out");
+      await db.webhookEndpoint.updateMany({ where: { id: destinationId }, data: { circuitOpenedAt: null, circuitRetryAt: null } });
+    }
+    for (const jobId of left.wake) await promoteDeliveryJob(queue, jobId);
+  }
+
+  const worker = new Worker<DeliveryJobData, ProcessOutcome, string>(
     queueName,
-    async (job) => {
+    async (job, token) => {
+      const deliveryId = deliveryIdOfJob(job);
+      const destinationId = destinationIdOfJob(job) ?? (await destinationOf(db, deliveryId));
+      if (!destinationId) return "not_found";
+      const limits = (await options.limitsFor?.(destinationId)) ?? undefined;
+      const decision = await gate.enter(destinationId, job.id ?? deliveryId, limits);
+      if (decision.kind === "wait") {
+        // Parked: out of the worker's hands until the gate's time (or a leaving attempt wakes it). BullMQ
+        // does not count a DelayedError as an attempt, and the delivery's row is untouched.
+        await job.moveToDelayed(decision.until + Math.floor(random() * PARK_JITTER_MS), token);
+        throw new DelayedError();
+      }
+
+      let leaving: Promise<void> | undefined;
+      const leave = (verdict: ReturnType<typeof verdictOf>) =>
+        (leaving ??= gate
+          .leave(destinationId, decision.token, verdict.verdict, { throttleMs: verdict.throttleMs })
+          .then((left) => afterLeave(destinationId, left))
+          .catch((error: unknown) => logger.warn({ err: error, destinationId }, "could not give a destination slot back; it frees itself at the end of its lease")));
       try {
         // Recording may fall behind sending (a slow database) only so far.
         while (recording.size >= concurrency * 4) await Promise.race(recording);
-        return await processDelivery(deps, deliveryIdOfJob(job));
+        return await processDelivery(deps, deliveryId, { answered: (result: AttemptResult) => void leave(verdictOf(result)) });
       } catch (error) {
         // BullMQ stores a failed job's error text in Redis, and a database error can quote row values.
         // The details go to the redacting log; Redis gets a fixed sentence.
         logger.error({ jobId: job.id, err: error }, "delivery job failed; the reconciler will pick the delivery up again");
         throw new DeliveryJobError();
+      } finally {
+        // Nothing was sent (not due, already delivered, paused...): the slot goes back without a verdict.
+        await leave({ verdict: "neutral" });
       }
     },
     {
@@ -124,6 +201,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
   return {
     worker,
     queue,
+    gate,
     recorded,
     close() {
       closing ??= (async () => {
@@ -134,4 +212,10 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
       return closing;
     },
   };
+}
+
+/** A job enqueued without its destination (a replay, an older job): the row says where it goes. */
+async function destinationOf(db: Db, deliveryId: string): Promise<string | null> {
+  const row = await db.delivery.findUnique({ where: { id: deliveryId }, select: { endpointId: true } });
+  return row?.endpointId ?? null;
 }

@@ -152,7 +152,7 @@ export async function processOnce(deliveryId: string, receiver: Pick<HttpsReceiv
       clock: systemClock,
       logger,
       leaseMs: 10_000,
-      scheduleAttempt: (id, attempt, delayMs) => enqueueDelivery(deliveryQueue, id, { attempt, delayMs }),
+      scheduleAttempt: (id, attempt, delayMs, destinationId) => enqueueDelivery(deliveryQueue, id, { attempt, delayMs, destinationId }),
     },
     deliveryId,
   );

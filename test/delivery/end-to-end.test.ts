@@ -70,6 +70,8 @@ describe("delivery end to end (real Redis, database and HTTPS receiver)", () => 
     const { deliveryIds } = await recordLeadWithDeliveries(db, sampleLead(endpoint));
     await enqueueDeliveries(harness.queue, deliveryIds);
     await waitForStatus(deliveryIds, "delivered");
+    // The job itself ends a moment after the row says delivered (it gives its destination slot back first).
+    await waitFor(async () => (await harness.queue.getJobState(deliveryJobId(deliveryIds[0], 1))) === "completed", 10_000, "the first job to finish");
     const before = receiver.requests.length;
 
     // The same job again (BullMQ kept the finished one; it is replaced), and a job for a later attempt.

@@ -8,6 +8,7 @@ import { createDeliveryQueue, type DeliveryQueue } from "../../app/delivery/queu
 import { reconcileDeliveries } from "../../app/delivery/reconciler.server";
 import { createAddressPolicy } from "../../app/delivery/ssrf.server";
 import { createDeliveryWorker, type DeliveryWorker } from "../../app/delivery/worker.server";
+import type { GateSettings } from "../../app/delivery/destination-gate.server";
 import { testKeyRing, testRedis, uniqueQueue } from "./delivery";
 import type { HttpsReceiver } from "./https-receiver";
 
@@ -24,6 +25,8 @@ export interface HarnessOptions {
   leaseMs?: number;
   concurrency?: number;
   random?: () => number;
+  /** The per-destination gate; short waits by default, so that a test on a manual clock never waits long in real time. */
+  gate?: Partial<Omit<GateSettings, "leaseMs">>;
 }
 
 export interface DeliveryHarness {
@@ -67,6 +70,7 @@ export async function startHarness(label: string, receiver: Pick<HttpsReceiver, 
       prefix,
       leaseMs: options.leaseMs ?? 10_000,
       random: options.random,
+      gate: { cooldownMs: 200, maxCooldownMs: 1_000, ...options.gate },
     });
   const harness: DeliveryHarness = {
     queue,

@@ -1,0 +1,4 @@
+-- AlterTable
+ALTER TABLE "WebhookEndpoint" ADD COLUMN "circuitOpenedAt" DATETIME;
+ALTER TABLE "WebhookEndpoint" ADD COLUMN "circuitRetryAt" DATETIME;
+
