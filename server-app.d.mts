@@ -3,5 +3,5 @@ export function startHttpServer(options?: { port?: number; host?: string; loadCo
   build: { entry: { module: Record<string, unknown> } };
   server: Server;
   port: number;
-  close(): Promise<void>;
+  close(graceMs?: number): Promise<void>;
 }>;

@@ -3,7 +3,7 @@
 import express from "express";
 import { createRequestHandler } from "@remix-run/express";
 
-// `loadContext` is what every request's loaders and actions receive as `context` (app/lib/load-context.ts);
+// `loadContext` is what every request's loaders and actions receive as `context` (app/runtime/load-context.ts);
 // the production server passes none.
 export async function startHttpServer({ port, host, loadContext } = {}) {
   const build = await import("./build/server/index.js");
@@ -19,6 +19,12 @@ export async function startHttpServer({ port, host, loadContext } = {}) {
     build,
     server,
     port: server.address().port,
-    close: () => new Promise((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }),
+    // Stops accepting connections and closes idle ones; requests in flight get `graceMs` (default none) to end.
+    close: (graceMs = 0) => new Promise((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+      if (graceMs > 0) setTimeout(() => server.closeAllConnections(), graceMs).unref();
+      else server.closeAllConnections();
+    }),
   };
 }

@@ -1,19 +1,8 @@
-// Production entry: serves the Remix build and, unless RUN_WORKER_IN_PROCESS=false, runs the delivery
-// worker in the same process (the single-machine default). Run with Node 22 (`npm run serve` does).
+// Production entry: serves the Remix build and, unless RUN_WORKER_IN_PROCESS=false, runs the background
+// work in the same process (the single-machine default). SIGTERM stops it within SHUTDOWN_TIMEOUT.
+// Run with Node 22 (`npm run serve` does).
 import { startHttpServer } from "./server-app.mjs";
 
 const http = await startHttpServer({ port: Number(process.env.PORT || 3000) });
 console.log(`tryon-leads listening on http://localhost:${http.port}`);
-const runtime = http.build.entry.module;
-const stopWorker = typeof runtime.startInProcessWorker === "function" ? await runtime.startInProcessWorker() : null;
-
-let closing = false;
-for (const signal of ["SIGINT", "SIGTERM"]) {
-  process.on(signal, async () => {
-    if (closing) return;
-    closing = true;
-    await http.close();
-    if (stopWorker) await stopWorker();
-    process.exit(0);
-  });
-}
+await http.build.entry.module.runWebProcess(http);

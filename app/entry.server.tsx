@@ -4,7 +4,8 @@ import { RemixServer } from "@remix-run/react";
 import { createReadableStreamFromReadable, type EntryContext } from "@remix-run/node";
 import { isbot } from "isbot";
 import { addDocumentResponseHeaders } from "./shopify.server";
-export { startInProcessWorker, runWorkerProcess } from "./delivery/runtime.server";
+export { startInProcessWorker, runWorkerProcess, runWebProcess } from "./runtime/processes.server";
+export { startBackgroundWork } from "./runtime/background.server";
 
 
 export const streamTimeout = 5000;

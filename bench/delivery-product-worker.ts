@@ -6,12 +6,12 @@
  * sender's options (`extraCa`), per phase. Runs in a process of its own, started by delivery.bench.ts.
  */
 import { createWebhookSender } from "../app/delivery/http-sender.server";
-import { createRedisConnection } from "../app/delivery/queue.server";
 import { createAddressPolicy } from "../app/delivery/ssrf.server";
 import { createDeliveryWorker } from "../app/delivery/worker.server";
 import { getConfig } from "../app/lib/config.server";
 import { createDb, prepareDb } from "../app/lib/db.server";
 import { createLogger } from "../app/lib/logger.server";
+import { createRedis } from "../app/lib/redis.server";
 import { countDriverCalls, serveWorker } from "./delivery-common";
 
 await countDriverCalls();
@@ -19,7 +19,7 @@ const config = getConfig();
 const db = createDb(config.DATABASE_URL);
 await prepareDb(db, config.DATABASE_URL);
 await db.$connect();
-const connection = createRedisConnection(config.REDIS_URL, "worker");
+const connection = createRedis(config, "worker");
 const policy = createAddressPolicy({ allowAddresses: ["127.0.0.1"] });
 const senders = {
   production: createWebhookSender({ policy }),

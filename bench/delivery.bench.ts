@@ -185,7 +185,7 @@ await countDriverCalls();
 const db = createDb(scratchUrl);
 await db.$connect();
 const admin = new Redis(REDIS_URL);
-// Producers: the product's connects as the web process's does (app/lib/queues.server.ts); the naive one
+// Producers: the product's connects as the web process's does (app/runtime/producers.server.ts); the naive one
 // with ioredis defaults.
 const productRedis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, connectTimeout: 2_000 });
 const naiveRedis = new Redis(REDIS_URL);

@@ -41,12 +41,7 @@ const { getLogger } = await import("../app/lib/logger.server");
 const { ensureShop } = await import("../app/shops/shops.server");
 const { connectEndpoint } = await import("../app/integrations/endpoints.server");
 const { createAddressPolicy } = await import("../app/delivery/ssrf.server");
-const { createWebhookSender } = await import("../app/delivery/http-sender.server");
-const { createDeliveryWorker } = await import("../app/delivery/worker.server");
-const { createRedisConnection } = await import("../app/delivery/queue.server");
-const { startReconcilerLoop } = await import("../app/delivery/reconciler.server");
-const { createTaggingWorker } = await import("../app/customers/tagging.server");
-const { adminGraphqlFor } = await import("../app/customers/admin-graphql.server");
+const { startBackgroundWork } = await import("../app/runtime/background.server");
 const { startHttpsReceiver } = await import("../test/support/https-receiver");
 const { FakeAdminApi } = await import("../test/support/fake-admin-api");
 const { signProxyQuery } = await import("../test/support/proxy-signature");
@@ -89,15 +84,9 @@ async function main(): Promise<number> {
   const port = http.port;
   console.log(`  app server    http://127.0.0.1:${port} (production build, SQLite, Redis prefix ${prefix})`);
 
-  const connection = createRedisConnection(config.REDIS_URL, "worker");
-  cleanups.push(() => connection.quit());
-  const sender = createWebhookSender({ policy: loopbackOnlyForThisDemo, extraCa: receiver.ca, logger });
-  const delivery = createDeliveryWorker({ db, connection, send: sender.send, keyRing: ring, logger, prefix, concurrency: 10 });
-  cleanups.push(() => delivery.close());
-  const reconciler = startReconcilerLoop({ db, queue: delivery.queue, logger, intervalMs: 5_000 });
-  cleanups.push(() => reconciler.stop());
-  const tagging = createTaggingWorker({ db, connection, deliveryQueue: delivery.queue, graphqlFor: adminGraphqlFor, logger, prefix });
-  cleanups.push(() => tagging.close());
+  // The background work exactly as the app wires it, told in code to reach the loopback receiver.
+  const work = await startBackgroundWork({ config, logger, db, transport: { policy: loopbackOnlyForThisDemo, extraCa: receiver.ca } });
+  cleanups.push(() => work.stop());
 
   // The storefront widget's submissions, forwarded and signed as Shopify's app proxy does.
   const sentAt = new Map<string, number>();

@@ -1,5 +1,5 @@
 import { createHmac } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 
 /**
  * Fixed-window rate limits kept in Redis, shared by every web process. Keys never contain an email
@@ -30,7 +30,7 @@ export class RateLimitedError extends Error {
 }
 
 export interface RateLimiterParams {
-  redis: Redis;
+  redis: Redis | Cluster;
   secret: string;
   rules?: RateLimitRule[];
   prefix?: string;
@@ -44,12 +44,14 @@ export function createRateLimiter({ redis, secret, rules = DEFAULT_CAPTURE_LIMIT
   /** Counts one submission against every rule; throws RateLimitedError for the first rule exceeded. */
   return async function consume(subject: { shop: string; ip: string | null; email: string }): Promise<void> {
     const t = now();
+    const shopTag = hash(`shop|${subject.shop}`);
     const checks = rules
       .map((rule) => {
         const value = rule.scope === "shop" ? subject.shop : rule.scope === "ip" ? subject.ip : subject.email.toLowerCase();
         if (!value) return null;
         const window = Math.floor(t / rule.windowMs);
-        return { rule, key: `${prefix}:${rule.scope}:${hash(`${subject.shop}|${value}`)}:${window}`, resetAt: (window + 1) * rule.windowMs };
+        // One hash tag per shop: the counts of one submission share a Redis Cluster slot, so they go in one MULTI.
+        return { rule, key: `${prefix}:{${shopTag}}:${rule.scope}:${hash(`${subject.shop}|${value}`)}:${window}`, resetAt: (window + 1) * rule.windowMs };
       })
       .filter((c): c is NonNullable<typeof c> => c !== null);
     const multi = redis.multi();

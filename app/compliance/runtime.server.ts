@@ -1,7 +1,7 @@
 import { getConfig } from "../lib/config.server";
 import { getDb } from "../lib/db.server";
 import { getLogger } from "../lib/logger.server";
-import { getProducers } from "../lib/queues.server";
+import { getProducers } from "../runtime/producers.server";
 import { authenticate } from "../shopify.server";
 import { receiveShopifyWebhook, type ReceiveDeps, type WebhookTopic } from "./receive-webhook.server";
 

@@ -1,5 +1,5 @@
 import { Queue, UnrecoverableError, Worker, type Job } from "bullmq";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Db } from "../lib/db.server";
 import { buildLeadCapturedBody, serializeBody } from "../delivery/payload";
@@ -31,7 +31,7 @@ const TAGGING_JOB_OPTIONS = {
   removeOnFail: { count: 5000, age: 7 * 24 * 3600 },
 };
 
-export function createTaggingQueue(connection: Redis, options: { name?: string; prefix?: string } = {}): TaggingQueue {
+export function createTaggingQueue(connection: Redis | Cluster, options: { name?: string; prefix?: string } = {}): TaggingQueue {
   return new Queue<TaggingJobData>(options.name ?? TAGGING_QUEUE_NAME, {
     connection,
     prefix: options.prefix ?? TAGGING_QUEUE_PREFIX,
@@ -45,7 +45,7 @@ export async function enqueueTagging(queue: TaggingQueue, leadId: string): Promi
 
 export interface TaggingWorkerParams {
   db: Db;
-  connection: Redis;
+  connection: Redis | Cluster;
   deliveryQueue: DeliveryQueue;
   /** The Admin GraphQL API of a shop, with its offline session. */
   graphqlFor: (shopDomain: string) => Promise<AdminGraphql>;

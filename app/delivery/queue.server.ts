@@ -1,5 +1,5 @@
 import { Queue } from "bullmq";
-import { Redis, type Cluster } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 
 /**
  * The BullMQ queue that wakes the delivery worker. Redis only ever holds a delivery id: the payload,
@@ -40,17 +40,6 @@ export interface DeliveryQueueOptions {
   eventsMaxLen?: number;
 }
 
-/**
- * A Redis connection for the delivery queue. Workers block on Redis and must wait out a reconnect rather
- * than fail the command (BullMQ requires `maxRetriesPerRequest: null` for them). A web process that only
- * adds jobs should fail fast instead: the Delivery row is already committed and the reconciler will
- * enqueue it, so a request must never hang on a Redis outage.
- */
-export function createRedisConnection(url: string, role: "worker" | "producer"): Redis {
-  return role === "worker"
-    ? new Redis(url, { maxRetriesPerRequest: null })
-    : new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
-}
 
 /**
  * What Redis keeps per job is the point of the design: nothing but the delivery id. So a job carries no

@@ -29,7 +29,7 @@ import type { AttemptResult } from "./types";
 
 export interface DeliveryWorkerOptions {
   db: Db;
-  /** A connection made with `maxRetriesPerRequest: null` (see createRedisConnection(url, "worker")). */
+  /** A connection made for the worker role (`createRedis(settings, "worker")`: `maxRetriesPerRequest: null`). */
   connection: Redis | Cluster;
   send: SendWebhook;
   keyRing: KeyRing;

@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { Db } from "../lib/db.server";
 import { getDb } from "../lib/db.server";
 import { getLogger } from "../lib/logger.server";
-import { getProducers } from "../lib/queues.server";
+import { getProducers } from "../runtime/producers.server";
 import type { KeyRing } from "../lib/secret-box.server";
 import { createWebhookSender, type WebhookSender } from "../delivery/http-sender.server";
 import type { DeliveryQueue } from "../delivery/queue.server";

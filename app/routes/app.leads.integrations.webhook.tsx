@@ -19,7 +19,7 @@ import { InvalidIntentError, parseWebhookIntent } from "../integrations/intents"
 import { RECEIVER_GUIDE } from "../integrations/receiver-guide.server";
 import { countFailedDeliveriesSince, replayFailedDeliveriesSince, replayOneDelivery } from "../integrations/replay.server";
 import { getWebhookServices } from "../integrations/services.server";
-import { webhookTransportOf } from "../lib/load-context";
+import { webhookTransportOf } from "../runtime/load-context";
 import { sendTestWebhook } from "../integrations/test-send.server";
 import type { WebhookActionData } from "../integrations/ui/action-data";
 import { ConnectCard } from "../integrations/ui/ConnectCard";

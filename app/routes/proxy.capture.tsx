@@ -3,7 +3,7 @@ import { authenticate } from "../shopify.server";
 import { getConfig } from "../lib/config.server";
 import { getDb } from "../lib/db.server";
 import { getLogger } from "../lib/logger.server";
-import { getProducers } from "../lib/queues.server";
+import { getProducers } from "../runtime/producers.server";
 import { ensureShop } from "../shops/shops.server";
 import { CaptureValidationError, MAX_CAPTURE_BODY_BYTES, parseCaptureInput } from "../capture/capture-input";
 import { captureLead, isOverload } from "../capture/capture.server";

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { action, loader } from "../../app/routes/proxy.capture";
 import { getDb } from "../../app/lib/db.server";
-import { getProducers } from "../../app/lib/queues.server";
+import { getProducers } from "../../app/runtime/producers.server";
 import { encryptSecret } from "../../app/lib/secret-box.server";
 import { getConfig } from "../../app/lib/config.server";
 import { installShop } from "../support/shopify";

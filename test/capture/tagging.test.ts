@@ -1,7 +1,7 @@
 import { pino } from "pino";
 import { beforeAll, describe, expect, it } from "vitest";
 import { getDb } from "../../app/lib/db.server";
-import { getProducers } from "../../app/lib/queues.server";
+import { getProducers } from "../../app/runtime/producers.server";
 import { adminGraphqlFor } from "../../app/customers/admin-graphql.server";
 import { processTaggingJob } from "../../app/customers/tagging.server";
 import { TRYON_LEAD_TAG } from "../../app/customers/tag-customer.server";

@@ -3,7 +3,7 @@ import { enqueueTagging } from "../../app/customers/tagging.server";
 import { recordLeadWithDeliveries } from "../../app/delivery/outbox.server";
 import { deliveryJobId, enqueueDeliveries } from "../../app/delivery/queue.server";
 import { getDb } from "../../app/lib/db.server";
-import { getProducers } from "../../app/lib/queues.server";
+import { getProducers } from "../../app/runtime/producers.server";
 import { addEndpoint, sampleLead, type TestEndpoint } from "../support/delivery";
 import { respond, startHttpsReceiver, type HttpsReceiver } from "../support/https-receiver";
 import { installShop } from "../support/shopify";

@@ -10,7 +10,7 @@ import { createLogger } from "../../app/lib/logger.server";
 import { systemClock } from "../../app/delivery/clock";
 import { processDelivery } from "../../app/delivery/process-delivery.server";
 import { enqueueDelivery } from "../../app/delivery/queue.server";
-import { getProducers } from "../../app/lib/queues.server";
+import { getProducers } from "../../app/runtime/producers.server";
 import { dumpKeysUnder, keysUnder, testKeyRing } from "../support/delivery";
 import { loopbackSender } from "../support/delivery-harness";
 import type { HttpsReceiver } from "../support/https-receiver";

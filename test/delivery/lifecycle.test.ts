@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { recordLeadWithDeliveries } from "../../app/delivery/outbox.server";
 import { createDeliveryQueue, enqueueDeliveries } from "../../app/delivery/queue.server";
+import { getConfig } from "../../app/lib/config.server";
+import { queueLayout } from "../../app/runtime/queues.server";
 import { getDb } from "../../app/lib/db.server";
 import { startTsxChild } from "../support/child-process";
 import { createShopWithEndpoint, sampleLead, testRedis, uniqueQueue, waitFor, type TestEndpoint } from "../support/delivery";
@@ -51,7 +53,7 @@ describe("worker lifecycle", () => {
     await waitFor(async () => (await db.delivery.findUniqueOrThrow({ where: { id: later } })).status === "delivered", 10_000, "delivery by the new worker");
   });
 
-  // SQLite is single-process in this product (see runtime.server.ts): `npm run worker` refuses it.
+  // SQLite is single-process in this product (see app/runtime/processes.server.ts): `npm run worker` refuses it.
   it.runIf(process.env.TEST_DB === "sqlite")("refuses to run as a separate process on SQLite, naming PostgreSQL", async () => {
     const { queueName, prefix } = uniqueQueue("process-sqlite");
     const started = startTsxChild("test/support/worker-process-child.ts", { queueName, prefix });
@@ -62,7 +64,8 @@ describe("worker lifecycle", () => {
     const { queueName, prefix } = uniqueQueue("process");
     const child = await startTsxChild("test/support/worker-process-child.ts", { queueName, prefix });
     const redis = testRedis("worker");
-    const queue = createDeliveryQueue(redis, { name: queueName, prefix });
+    // Where the worker process looks, as the web process would compute it from the same settings.
+    const queue = createDeliveryQueue(redis, queueLayout(getConfig(), { deliveryQueueName: queueName, prefix }).delivery);
     try {
       const { deliveryIds: [id] } = await recordLeadWithDeliveries(db, sampleLead(endpoint));
       const before = receiver.requests.length;

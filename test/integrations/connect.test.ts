@@ -3,7 +3,7 @@ import { recordLeadWithDeliveries } from "../../app/delivery/outbox.server";
 import { deliveryJobId, enqueueDeliveries } from "../../app/delivery/queue.server";
 import { createDeliveryWorker, type DeliveryWorker } from "../../app/delivery/worker.server";
 import { getDb } from "../../app/lib/db.server";
-import { closeProducers, getProducers } from "../../app/lib/queues.server";
+import { closeProducers, getProducers } from "../../app/runtime/producers.server";
 import { decryptSecret } from "../../app/lib/secret-box.server";
 import { connectEndpoint } from "../../app/integrations/endpoints.server";
 import { keyRingFromConfig } from "../../app/integrations/key-ring.server";

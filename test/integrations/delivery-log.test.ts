@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { recordLeadWithDeliveries } from "../../app/delivery/outbox.server";
 import { deliveryJobId, enqueueDeliveries } from "../../app/delivery/queue.server";
 import { getDb } from "../../app/lib/db.server";
-import { closeProducers, getProducers } from "../../app/lib/queues.server";
+import { closeProducers, getProducers } from "../../app/runtime/producers.server";
 import { listDeliveries } from "../../app/integrations/delivery-log.server";
 import { connectEndpoint } from "../../app/integrations/endpoints.server";
 import { keyRingFromConfig } from "../../app/integrations/key-ring.server";

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { recordLeadWithDeliveries } from "../../app/delivery/outbox.server";
 import { deliveryJobId, enqueueDeliveries } from "../../app/delivery/queue.server";
 import { getDb } from "../../app/lib/db.server";
-import { closeProducers, getProducers } from "../../app/lib/queues.server";
+import { closeProducers, getProducers } from "../../app/runtime/producers.server";
 import { connectEndpoint } from "../../app/integrations/endpoints.server";
 import { resumeEndpoint } from "../../app/integrations/endpoint-lifecycle.server";
 import { FAILING_AFTER_CONSECUTIVE_FAILURES } from "../../app/integrations/health";

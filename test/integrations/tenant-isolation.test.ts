@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { recordLeadWithDeliveries } from "../../app/delivery/outbox.server";
 import { getDb } from "../../app/lib/db.server";
-import { closeProducers } from "../../app/lib/queues.server";
+import { closeProducers } from "../../app/runtime/producers.server";
 import { connectEndpoint } from "../../app/integrations/endpoints.server";
 import { keyRingFromConfig } from "../../app/integrations/key-ring.server";
 import { sampleLead } from "../support/delivery";

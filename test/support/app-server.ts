@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import express from "express";
 import { createRequestHandler } from "@remix-run/express";
 import type { AppLoadContext, ServerBuild } from "@remix-run/node";
-import "../../app/lib/load-context";
+import "../../app/runtime/load-context";
 import { createServer as createViteServer, type ViteDevServer } from "vite";
 
 /**

@@ -9,7 +9,7 @@ import { reconcileDeliveries } from "../../app/delivery/reconciler.server";
 import { createAddressPolicy } from "../../app/delivery/ssrf.server";
 import { createDeliveryWorker, type DeliveryWorker } from "../../app/delivery/worker.server";
 import type { GateSettings } from "../../app/delivery/destination-gate.server";
-import { testKeyRing, testRedis, uniqueQueue } from "./delivery";
+import { deleteKeysUnder, testKeyRing, testRedis, uniqueQueue } from "./delivery";
 import type { HttpsReceiver } from "./https-receiver";
 
 /**
@@ -88,6 +88,8 @@ export async function startHarness(label: string, receiver: Pick<HttpsReceiver, 
       await harness.worker.close();
       await queue.obliterate({ force: true });
       await queue.close();
+      // The destination gates' keys live under the same prefix.
+      await deleteKeysUnder(redis, prefix);
       await redis.quit();
     },
   };

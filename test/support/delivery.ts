@@ -2,9 +2,9 @@ import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { Clock } from "../../app/delivery/clock";
 import type { CapturedLead } from "../../app/delivery/outbox.server";
-import { createRedisConnection } from "../../app/delivery/queue.server";
 import { generateSigningSecret } from "../../app/delivery/signing";
 import { getConfig } from "../../app/lib/config.server";
+import { createRedis } from "../../app/lib/redis.server";
 import { getDb } from "../../app/lib/db.server";
 import { encryptSecret, type KeyRing } from "../../app/lib/secret-box.server";
 import { ensureShop } from "../../app/shops/shops.server";
@@ -69,7 +69,8 @@ export function uniqueQueue(label: string): { queueName: string; prefix: string 
 }
 
 export function testRedis(role: "worker" | "producer" = "worker"): Redis {
-  return createRedisConnection(getConfig().REDIS_URL, role);
+  // The tests run on one Redis node (the cluster test makes its own connections).
+  return createRedis({ REDIS_URL: getConfig().REDIS_URL }, role) as Redis;
 }
 
 /** Every key under a prefix (SCAN, never KEYS, so a busy shared Redis is not blocked). */

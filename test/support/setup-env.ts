@@ -6,7 +6,7 @@ import pg from "pg";
 import { afterAll, inject } from "vitest";
 import { Redis } from "ioredis";
 import { migrateDatabase } from "../../app/lib/db-migrate.server";
-import { closeProducers } from "../../app/lib/queues.server";
+import { closeProducers } from "../../app/runtime/producers.server";
 import { POSTGRES_ADMIN_URL } from "./postgres-template";
 
 /**

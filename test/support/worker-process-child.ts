@@ -3,11 +3,11 @@
  * environment exactly as in production, on a queue of the test's own. Prints `ready <pid>` once started;
  * exits 1 with the reason when the worker refuses to start.
  */
-import { runWorkerProcess } from "../../app/delivery/runtime.server";
+import { runWorkerProcess } from "../../app/runtime/processes.server";
 
 const { queueName, prefix } = JSON.parse(process.argv[2] ?? "{}") as { queueName: string; prefix: string };
 try {
-  await runWorkerProcess({ queueName, prefix });
+  await runWorkerProcess({ deliveryQueueName: queueName, prefix });
 } catch (error) {
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);

@@ -1,15 +1,15 @@
-import type { Redis } from "ioredis";
-import { Redis as RedisClient } from "ioredis";
 import { createDeliveryQueue, type DeliveryQueue } from "../delivery/queue.server";
 import { createTaggingQueue, type TaggingQueue } from "../customers/tagging.server";
-import { getConfig } from "./config.server";
+import { getConfig } from "../lib/config.server";
+import { createRedis, type RedisConnection } from "../lib/redis.server";
+import { queueLayout } from "./queues.server";
 
 /**
  * The web process's Redis producers, created on first use and shared by every request. They fail fast when
  * Redis is down (a request never hangs on it): the database rows are the truth and the reconcilers catch up.
  */
 interface Producers {
-  redis: Redis;
+  redis: RedisConnection;
   deliveryQueue: DeliveryQueue;
   taggingQueue: TaggingQueue;
 }
@@ -20,15 +20,15 @@ declare global {
 
 export function getProducers(): Producers {
   if (!globalThis.__tryonProducers) {
-    const { REDIS_URL, QUEUE_PREFIX } = getConfig();
-    // Commands wait for the first connection, but give up after one retry and a short connect timeout.
-    const redis = new RedisClient(REDIS_URL, { maxRetriesPerRequest: 1, connectTimeout: 2_000 });
+    const config = getConfig();
+    const layout = queueLayout(config);
+    const redis = createRedis(config, "producer");
     // Without a listener ioredis reports connection errors as unhandled; the callers see them as failed calls.
     redis.on("error", () => undefined);
     globalThis.__tryonProducers = {
       redis,
-      deliveryQueue: createDeliveryQueue(redis, { prefix: QUEUE_PREFIX }),
-      taggingQueue: createTaggingQueue(redis, { prefix: QUEUE_PREFIX }),
+      deliveryQueue: createDeliveryQueue(redis, { ...layout.delivery, eventsMaxLen: config.QUEUE_EVENTS_MAX_LEN }),
+      taggingQueue: createTaggingQueue(redis, layout.tagging),
     };
   }
   return globalThis.__tryonProducers;

@@ -1,0 +1,48 @@
+import { Cluster, Redis, type ClusterNode, type RedisOptions } from "ioredis";
+
+/**
+ * Redis connections for the app: one node (REDIS_URL) or a Redis Cluster (REDIS_CLUSTER_NODES). Two roles:
+ *
+ * - `worker`: blocks on Redis (BullMQ workers) and must wait out a reconnect rather than fail a command;
+ *   BullMQ requires `maxRetriesPerRequest: null` for it, on a cluster inside `redisOptions`.
+ * - `producer`: a web process that adds jobs and counts rate limits. It fails fast instead: the database
+ *   row is already committed and the reconcilers catch up, so a request never hangs on a Redis outage.
+ *
+ * On a cluster every multi-key script must touch one hash slot: the app's keys carry hash tags
+ * (`{…}`) per queue, per destination and per shop, so that queues and destinations spread over the nodes.
+ */
+
+export type RedisConnection = Redis | Cluster;
+
+export interface RedisSettings {
+  REDIS_URL: string;
+  REDIS_CLUSTER_NODES?: { host: string; port: number }[];
+}
+
+const ROLE_OPTIONS: Record<"worker" | "producer", RedisOptions> = {
+  worker: { maxRetriesPerRequest: null },
+  producer: { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2_000 },
+};
+
+export function createRedis(settings: RedisSettings, role: "worker" | "producer"): RedisConnection {
+  const options = ROLE_OPTIONS[role];
+  if (settings.REDIS_CLUSTER_NODES?.length) {
+    const nodes: ClusterNode[] = settings.REDIS_CLUSTER_NODES.map(({ host, port }) => ({ host, port }));
+    // A producer must not queue commands while the cluster is unreachable either.
+    return new Cluster(nodes, {
+      redisOptions: options,
+      enableOfflineQueue: role === "worker",
+      ...(role === "producer" ? { clusterRetryStrategy: (times: number) => Math.min(times * 200, 2_000) } : {}),
+    });
+  }
+  return new Redis(settings.REDIS_URL, options);
+}
+
+/**
+ * The key prefix of one queue: the app's prefix plus a hash tag naming the queue, so that all of one queue's
+ * keys share a cluster slot (BullMQ's scripts need that) while different queues may live on different nodes.
+ * On a single Redis the tag is just part of the name.
+ */
+export function queueKeyPrefix(appPrefix: string, queue: string): string {
+  return `${appPrefix}:{${queue}}`;
+}

@@ -1,0 +1,115 @@
+import type { Logger } from "pino";
+import { adminGraphqlFor } from "../customers/admin-graphql.server";
+import type { AdminGraphql } from "../customers/tag-customer.server";
+import { createTaggingWorker } from "../customers/tagging.server";
+import { createWebhookSender, type WebhookSenderOptions } from "../delivery/http-sender.server";
+import { startReconcilerLoop } from "../delivery/reconciler.server";
+import { createDeliveryWorker, type DeliveryWorker } from "../delivery/worker.server";
+import type { AppConfig } from "../lib/config.server";
+import { getDb, prepareDb, type Db } from "../lib/db.server";
+import { createRedis } from "../lib/redis.server";
+import { queueLayout } from "./queues.server";
+
+/**
+ * The background work of the app, wired in one place from the configuration: which queues, workers and
+ * reconcilers exist and what each is given. It runs inside the web process (the single-machine default) or
+ * in worker processes of its own (`npm run worker`); any number of them may share one Redis and one
+ * database. Everything outbound goes through the production transport (public addresses only, the system's
+ * trust store) unless a test or a benchmark hands another one in code.
+ */
+
+/** How deliveries reach the network; only code (a test, a benchmark, the demo) can pass other than the default. */
+export type OutboundTransport = Pick<WebhookSenderOptions, "policy" | "extraCa" | "resolve">;
+
+export interface BackgroundWorkOptions {
+  config: AppConfig;
+  logger: Logger;
+  db?: Db;
+  transport?: OutboundTransport;
+  /** The Admin GraphQL API of a shop (default: through its stored offline session). */
+  graphqlFor?: (shopDomain: string) => Promise<AdminGraphql>;
+  /** Another queue name or key prefix, so that several runs can share one Redis (tests, the demo). */
+  deliveryQueueName?: string;
+  prefix?: string;
+}
+
+export interface BackgroundWork {
+  delivery: DeliveryWorker;
+  /** Stops taking work, waits for what is in flight, closes connections. */
+  stop(): Promise<void>;
+}
+
+export async function startBackgroundWork(options: BackgroundWorkOptions): Promise<BackgroundWork> {
+  const { config } = options;
+  const logger = options.logger.child({ component: "delivery" });
+  const db = options.db ?? getDb();
+  await prepareDb(db, config.DATABASE_URL);
+  const layout = queueLayout(config, { deliveryQueueName: options.deliveryQueueName, prefix: options.prefix });
+  const connection = createRedis(config, "worker");
+  // ioredis reconnects by itself; without a listener its error events would end the process.
+  connection.on("error", (error: unknown) => logger.warn({ err: error }, "redis connection error"));
+
+  const sender = createWebhookSender({ ...options.transport, deadlineMs: config.ATTEMPT_TIMEOUT, logger });
+  const delivery = createDeliveryWorker({
+    db,
+    connection,
+    send: sender.send,
+    keyRing: { keys: config.ENCRYPTION_KEYS, currentVersion: config.currentKeyVersion },
+    logger,
+    concurrency: config.DELIVERY_CONCURRENCY,
+    leaseMs: config.DELIVERY_LEASE,
+    retrySchedule: config.RETRY_SCHEDULE,
+    queueName: layout.delivery.name,
+    prefix: layout.delivery.prefix,
+    gatePrefix: layout.gatePrefix,
+    gate: {
+      maxInFlight: config.DESTINATION_MAX_IN_FLIGHT,
+      failureThreshold: config.BREAKER_FAILURE_THRESHOLD,
+      cooldownMs: config.BREAKER_COOLDOWN,
+      maxCooldownMs: config.BREAKER_MAX_COOLDOWN,
+    },
+  });
+  const tagging = createTaggingWorker({
+    db,
+    connection,
+    deliveryQueue: delivery.queue,
+    graphqlFor: options.graphqlFor ?? adminGraphqlFor,
+    logger,
+    prefix: layout.tagging.prefix,
+    concurrency: config.TAGGING_CONCURRENCY,
+  });
+  tagging.on("error", (error) => logger.warn({ err: error }, "tagging worker error"));
+  const reconciler = startReconcilerLoop({
+    db,
+    queue: delivery.queue,
+    logger,
+    intervalMs: config.RECONCILE_INTERVAL,
+    graceMs: config.RECONCILE_GRACE,
+    retrySchedule: config.RETRY_SCHEDULE,
+    breakerMaxCooldownMs: config.BREAKER_MAX_COOLDOWN,
+  });
+  logger.info({ concurrency: config.DELIVERY_CONCURRENCY }, "background work started");
+
+  let stopping: Promise<void> | undefined;
+  return {
+    delivery,
+    stop() {
+      stopping ??= (async () => {
+        // Each step runs even if one before it fails: a stop must release as much as it can.
+        const steps: [string, () => Promise<unknown>][] = [
+          ["reconciler", () => reconciler.stop()],
+          ["tagging", () => tagging.close()],
+          // Waits for attempts in flight to be recorded; anything cut short is taken over via its lease.
+          ["delivery", () => delivery.close()],
+          ["sender", async () => sender.close()],
+          ["redis", () => connection.quit()],
+        ];
+        for (const [name, step] of steps) {
+          await step().catch((error: unknown) => logger.warn({ err: error, step: name }, "a step of stopping failed"));
+        }
+        logger.info("background work stopped");
+      })();
+      return stopping;
+    },
+  };
+}
