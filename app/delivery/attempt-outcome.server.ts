@@ -31,12 +31,14 @@ export function excerptOf(bytes: Buffer): string {
   return scrubText(text);
 }
 
-function statusText(status: number): string {
+/** `404 Not Found`: the status with its reason phrase, as the merchant reads it. */
+export function statusText(status: number): string {
   const reason = STATUS_CODES[status];
   return reason ? `${status} ${reason}` : String(status);
 }
 
-function seconds(ms: number): string {
+/** `1 second`, `30 seconds`: a wait in words, rounded up. */
+export function secondsInWords(ms: number): string {
   const s = Math.ceil(ms / 1000);
   return s === 1 ? "1 second" : `${s} seconds`;
 }
@@ -93,7 +95,7 @@ export function outcomeOfAnswer(facts: AnswerFacts): AttemptResult {
         ...base,
         errorCode: "http_status",
         retryAfterMs,
-        message: `Your endpoint answered ${statusText(status)} and asked us to wait ${seconds(retryAfterMs)} before trying again`,
+        message: `Your endpoint answered ${statusText(status)} and asked us to wait ${secondsInWords(retryAfterMs)} before trying again`,
       };
     }
   }
@@ -166,7 +168,7 @@ export function outcomeOfTimeout(context: { deadlineMs: number; durationMs: numb
   return {
     ok: false,
     errorCode: "timeout",
-    message: `Your endpoint did not answer completely within ${seconds(context.deadlineMs)}`,
+    message: `Your endpoint did not answer completely within ${secondsInWords(context.deadlineMs)}`,
     durationMs: context.durationMs,
     ...(context.address ? { address: context.address } : {}),
     ...(context.statusCode ? { statusCode: context.statusCode } : {}),

@@ -20,6 +20,9 @@ export const DELIVERY_ERROR_CODES = [
   "redirect",           // a 3xx answer; redirects are never followed
   "http_status",        // any other non-2xx answer
   "endpoint_gone",      // 410 Gone: the endpoint is paused
+  "credentials_rejected", // the destination refused the stored credentials (an API key: 401/403): it is paused
+  "request_rejected",   // the destination refused this request as invalid (other 4xx): it fails at once, no retries
+  "rate_limited",       // 429: the destination asked us to slow down; retried after Retry-After, never a fault of the lead
 ] as const;
 export type DeliveryErrorCode = (typeof DELIVERY_ERROR_CODES)[number];
 
