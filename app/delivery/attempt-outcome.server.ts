@@ -31,12 +31,14 @@ export function excerptOf(bytes: Buffer): string {
   return scrubText(text);
 }
 
-function statusText(status: number): string {
+/** `404 Not Found`, or the bare number for a status Node has no reason phrase for. */
+export function statusText(status: number): string {
   const reason = STATUS_CODES[status];
   return reason ? `${status} ${reason}` : String(status);
 }
 
-function seconds(ms: number): string {
+/** Milliseconds as whole seconds in words, rounded up. */
+export function seconds(ms: number): string {
   const s = Math.ceil(ms / 1000);
   return s === 1 ? "1 second" : `${s} seconds`;
 }

@@ -20,6 +20,7 @@ export const DELIVERY_ERROR_CODES = [
   "redirect",           // a 3xx answer; redirects are never followed
   "http_status",        // any other non-2xx answer
   "endpoint_gone",      // 410 Gone: the endpoint is paused
+  "template_error",     // an HTTP-request destination's templates do not render for this lead
 ] as const;
 export type DeliveryErrorCode = (typeof DELIVERY_ERROR_CODES)[number];
 
@@ -43,6 +44,13 @@ export interface AttemptFailure {
   responseExcerpt?: string;
   /** From a Retry-After header on 429/503, in milliseconds. */
   retryAfterMs?: number;
+  /**
+   * Sending the same request again cannot succeed (the receiver refused it for good, or it could not be
+   * built): the delivery fails now instead of going through the retry schedule.
+   */
+  permanent?: boolean;
+  /** What the merchant can do about it, in plain words ("check the URL"). */
+  hint?: string;
 }
 
 export type AttemptResult = AttemptSuccess | AttemptFailure;
