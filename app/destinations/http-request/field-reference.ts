@@ -48,7 +48,9 @@ const SPARSE_LEAD: LeadBodySource = Object.freeze({
   productTitle: 'Round Frames "Classic" & Co',
   variantId: null,
   variantTitle: null,
-  resultContext: null,
+  // An empty object rather than none: a template that reads try_on.x unguarded fails on it, as it would on
+  // a real lead whose try-on app sent other details.
+  resultContext: "{}",
   tagged: false,
   consent: false,
   utmSource: null,

@@ -43,9 +43,14 @@ export interface BuiltRequest {
 
 export type BuildResult = { ok: true; request: BuiltRequest } | { ok: false; problems: DefinitionProblem[] };
 
-function templateProblem(field: string, error: unknown): DefinitionProblem {
+/** The problem a template error makes, with only the details it has. */
+export function templateProblem(field: string, error: unknown): DefinitionProblem {
   if (!(error instanceof TemplateError)) throw error;
-  return { field, message: error.message, line: error.line, column: error.column, limit: error.limit };
+  const problem: DefinitionProblem = { field, message: error.message };
+  if (error.line !== undefined) problem.line = error.line;
+  if (error.column !== undefined) problem.column = error.column;
+  if (error.limit !== undefined) problem.limit = error.limit;
+  return problem;
 }
 
 /** Finds a secret value by header name, without regard to case. */

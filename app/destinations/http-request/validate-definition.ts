@@ -5,8 +5,8 @@ import {
 } from "./definition";
 import { validationSamples } from "./field-reference";
 import { headerNameProblem, headerValueProblem } from "./header-rules";
-import { buildRequest, secretValueFor, type DefinitionProblem } from "./render-request";
-import { compileTemplate, TemplateError } from "./template-engine";
+import { buildRequest, secretValueFor, templateProblem, type DefinitionProblem } from "./render-request";
+import { compileTemplate } from "./template-engine";
 import { splitUrlTemplate } from "./url-template";
 
 /**
@@ -51,8 +51,7 @@ function compileProblem(field: string, source: string, maxChars: number): Defini
     compileTemplate(source, maxChars);
     return undefined;
   } catch (error) {
-    if (!(error instanceof TemplateError)) throw error;
-    return { field, message: error.message, line: error.line, column: error.column, limit: error.limit };
+    return templateProblem(field, error);
   }
 }
 
@@ -109,6 +108,14 @@ function renderProblems(definition: HttpRequestDefinition, secretValues: SecretH
   return problems;
 }
 
+/** Problems in the order of the form: URL, headers top to bottom, body. */
+function fieldOrder(definition: HttpRequestDefinition, field: string): number {
+  if (field === "url") return 0;
+  const header = field.match(/^headers\.(\d+)\.(name|value)$/);
+  if (header) return 1 + Number(header[1]) * 2 + (header[2] === "value" ? 1 : 0);
+  return 2 + definition.headers.length * 2;
+}
+
 export function validateHttpRequestDefinition(input: unknown, options: ValidateOptions = {}): DefinitionCheck {
   const parsed = definitionSchema.safeParse(input);
   if (!parsed.success) {
@@ -119,7 +126,10 @@ export function validateHttpRequestDefinition(input: unknown, options: ValidateO
   }
   const definition: HttpRequestDefinition = parsed.data;
   const problems = staticProblems(definition, options);
-  if (problems.length > 0) return { ok: false, problems };
-  const rendered = renderProblems(definition, options.secretValues);
-  return rendered.length > 0 ? { ok: false, problems: rendered } : { ok: true, definition };
+  // Rendering finds what parsing cannot (unknown fields, invalid JSON): reported for the fields that
+  // parsed, so one save shows every problem.
+  const failedFields = new Set(problems.map((p) => p.field));
+  const rendered = renderProblems(definition, options.secretValues).filter((p) => !failedFields.has(p.field));
+  const all = [...problems, ...rendered].sort((a, b) => fieldOrder(definition, a.field) - fieldOrder(definition, b.field));
+  return all.length > 0 ? { ok: false, problems: all } : { ok: true, definition };
 }
