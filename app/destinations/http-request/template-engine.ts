@@ -80,6 +80,8 @@ liquid.unregisterFilter("sample");
 export interface CompiledTemplate {
   readonly source: string;
   readonly templates: Template[];
+  /** No Liquid in it: it renders to its own text, with no render needed. */
+  readonly literal: boolean;
 }
 
 /** Parsed templates by source: a destination renders the same few templates for every lead. */
@@ -102,7 +104,7 @@ export function compileTemplate(source: string, maxChars: number): CompiledTempl
   } catch (error) {
     throw translateError(error);
   }
-  const entry: CompiledTemplate = Object.freeze({ source, templates });
+  const entry: CompiledTemplate = Object.freeze({ source, templates, literal: !/\{\{|\{%/.test(source) });
   if (compiled.size >= MAX_CACHED_TEMPLATES) compiled.delete(compiled.keys().next().value as string);
   compiled.set(source, entry);
   return entry;
@@ -133,6 +135,7 @@ type RenderLimitOption = NonNullable<ConstructorParameters<typeof Context>[3]>["
 
 /** Renders a compiled template over `variables` (never modified). Throws TemplateError. */
 export function renderTemplate(template: CompiledTemplate, variables: object, maxOutputChars: number): string {
+  if (template.literal) return checkedOutput(template.source, maxOutputChars);
   // A copy, because `{% increment %}` writes into the variables it is given.
   const context = new Context(
     { ...variables },
@@ -149,7 +152,10 @@ export function renderTemplate(template: CompiledTemplate, variables: object, ma
   } catch (error) {
     throw translateError(error);
   }
-  const text = typeof output === "string" ? output : String(output ?? "");
+  return checkedOutput(typeof output === "string" ? output : String(output ?? ""), maxOutputChars);
+}
+
+function checkedOutput(text: string, maxOutputChars: number): string {
   if (text.length > maxOutputChars) {
     throw new TemplateError(
       `It renders to ${text.length.toLocaleString("en-US")} characters; the limit is ${maxOutputChars.toLocaleString("en-US")}`,

@@ -16,8 +16,23 @@ export interface UrlTemplateParts {
   hostname: string;
 }
 
+export type UrlTemplateSplit = { ok: true; parts: UrlTemplateParts } | { ok: false; problem: string };
+
+/** Splits by URL: a destination sends to the same URL template for every lead. */
+const splits = new Map<string, UrlTemplateSplit>();
+const MAX_CACHED_SPLITS = 512;
+
 /** The fixed origin of a URL template, or the reason it is not a usable one. */
-export function splitUrlTemplate(url: string): { ok: true; parts: UrlTemplateParts } | { ok: false; problem: string } {
+export function splitUrlTemplate(url: string): UrlTemplateSplit {
+  const cached = splits.get(url);
+  if (cached) return cached;
+  const split = Object.freeze(splitUncached(url));
+  if (splits.size >= MAX_CACHED_SPLITS) splits.delete(splits.keys().next().value as string);
+  splits.set(url, split);
+  return split;
+}
+
+function splitUncached(url: string): UrlTemplateSplit {
   if (url.trim() !== url || url.length === 0) return { ok: false, problem: "Enter the URL without spaces around it" };
   if (url.length > HTTP_REQUEST_LIMITS.maxUrlTemplateChars) {
     return { ok: false, problem: `The URL can be at most ${HTTP_REQUEST_LIMITS.maxUrlTemplateChars.toLocaleString("en-US")} characters` };
