@@ -140,6 +140,19 @@ describe("validation at save", () => {
   it("GIVEN limits exceeded THEN the problem says which and by how much", () => {
     expect(problemsOf(definition({ body: `{"a": "${"x".repeat(20_001)}"}` }))[0]).toMatchObject({ field: "body", limit: "size", message: expect.stringMatching(/characters long; the limit is 20,000/) });
     expect(problemsOf(definition({ body: '{"a": [{% for i in (1..3000) %}{{ product.url | json }},{% endfor %}1]}' }))[0]).toMatchObject({ field: "body", limit: "output" });
+    // Bytes, not characters: 40,000 characters of € are 120,000 bytes.
+    expect(problemsOf(definition({ body: '{"a": "{% for i in (1..2500) %}€€€€€€€€€€€€€€€€{% endfor %}"}' }))[0]).toMatchObject({
+      field: "body", limit: "output", message: expect.stringMatching(/^The body renders to 120,0\d\d bytes; the limit is 65,536/),
+    });
+    expect(problemsOf(definition({ headers: [{ name: "X-Long", secret: false, value: "{% for i in (1..100) %}{{ product.url }}{% endfor %}" }] }))[0]).toMatchObject({
+      field: "headers.0.value", limit: "output", message: expect.stringMatching(/characters; the limit is 4,096/),
+    });
+    expect(problemsOf(definition({ url: "https://crm.example.com/{% for i in (1..100) %}{{ product.url | url_encode }}{% endfor %}" }))[0]).toMatchObject({
+      field: "url", limit: "output", message: expect.stringMatching(/characters; the limit is 4,096/),
+    });
+    expect(problemsOf(definition({ headers: [{ name: "X-Template", secret: false, value: "x".repeat(2049) }] }))[0]).toMatchObject({ field: "headers.0.value", limit: "size" });
+    expect(problemsOf(definition({ headers: [{ name: `X-${"a".repeat(100)}`, secret: false, value: "v" }] }))[0].message).toBe("A header name can be at most 100 characters");
+    expect(problemsOf(definition(), { Authorization: "x".repeat(4097) })[0].message).toMatch(/at most 4,096 characters/);
     expect(problemsOf(definition({ headers: Array.from({ length: 21 }, (_, i) => ({ name: `X-${i}`, secret: false as const, value: "v" })) }))[0].message).toBe("At most 20 headers");
     expect(problemsOf(definition({ url: `https://crm.example.com/${"a".repeat(2100)}` }))[0].message).toMatch(/at most 2,048 characters/);
   });

@@ -77,7 +77,7 @@ export function buildRequest(
   if (!split.ok) problems.push({ field: "url", message: split.problem });
   else {
     try {
-      const rendered = renderTemplate(compileTemplate(definition.url, HTTP_REQUEST_LIMITS.maxUrlTemplateChars), fields, HTTP_REQUEST_LIMITS.maxRenderedUrlChars + 1);
+      const rendered = renderTemplate(compileTemplate(definition.url, HTTP_REQUEST_LIMITS.maxUrlTemplateChars), fields, HTTP_REQUEST_LIMITS.maxRenderedUrlChars);
       const checked = checkRenderedUrl(rendered, split.parts.origin);
       if (checked.ok) url = checked.url;
       else problems.push({ field: "url", message: checked.problem });
@@ -98,7 +98,7 @@ export function buildRequest(
       }
     } else {
       try {
-        value = renderTemplate(compileTemplate(header.value, HTTP_REQUEST_LIMITS.maxHeaderTemplateChars), fields, HTTP_REQUEST_LIMITS.maxHeaderValueChars + 1).trim();
+        value = renderTemplate(compileTemplate(header.value, HTTP_REQUEST_LIMITS.maxHeaderTemplateChars), fields, HTTP_REQUEST_LIMITS.maxHeaderValueChars).trim();
       } catch (error) {
         problems.push(templateProblem(field, error));
         return;
@@ -112,7 +112,7 @@ export function buildRequest(
 
   let body = "";
   try {
-    body = renderTemplate(compileTemplate(definition.body, HTTP_REQUEST_LIMITS.maxBodyTemplateChars), fields, HTTP_REQUEST_LIMITS.maxBodyBytes + 1);
+    body = renderTemplate(compileTemplate(definition.body, HTTP_REQUEST_LIMITS.maxBodyTemplateChars), fields, HTTP_REQUEST_LIMITS.maxBodyBytes);
     const bytes = Buffer.byteLength(body, "utf8");
     const problem = bytes > HTTP_REQUEST_LIMITS.maxBodyBytes
       ? `The body renders to ${bytes.toLocaleString("en-US")} bytes; the limit is ${HTTP_REQUEST_LIMITS.maxBodyBytes.toLocaleString("en-US")}`
