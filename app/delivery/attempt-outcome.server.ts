@@ -31,7 +31,7 @@ export function excerptOf(bytes: Buffer): string {
   return scrubText(text);
 }
 
-/** `404 Not Found`: the status with its reason phrase, as the merchant reads it. */
+/** `404 Not Found`, or the bare number for a status Node has no reason phrase for. */
 export function statusText(status: number): string {
   const reason = STATUS_CODES[status];
   return reason ? `${status} ${reason}` : String(status);

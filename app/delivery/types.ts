@@ -23,6 +23,7 @@ export const DELIVERY_ERROR_CODES = [
   "credentials_rejected", // the destination refused the stored credentials (an API key: 401/403): it is paused
   "request_rejected",   // the destination refused this request as invalid (other 4xx): it fails at once, no retries
   "rate_limited",       // 429: the destination asked us to slow down; retried after Retry-After, never a fault of the lead
+  "template_error",     // an HTTP-request destination's templates do not render for this lead
 ] as const;
 export type DeliveryErrorCode = (typeof DELIVERY_ERROR_CODES)[number];
 
@@ -51,6 +52,13 @@ export interface AttemptFailure {
    * so the circuit breaker does not count it. Counted when absent.
    */
   countsAgainstDestination?: boolean;
+  /**
+   * Sending the same request again cannot succeed (the receiver refused it for good, or it could not be
+   * built): the delivery fails now instead of going through the retry schedule.
+   */
+  permanent?: boolean;
+  /** What the merchant can do about it, in plain words ("check the URL"). */
+  hint?: string;
 }
 
 export type AttemptResult = AttemptSuccess | AttemptFailure;

@@ -24,8 +24,18 @@ function openssl(cwd: string, args: string[]): void {
   execFileSync("openssl", args, { cwd, stdio: ["ignore", "ignore", "pipe"] });
 }
 
+/** The CA and server certificate for localhost, 127.0.0.1 and ::1, made once per test process. */
 export function getTestCertificates(): TestCertificates {
-  if (cached) return cached;
+  cached ??= issueTestCertificates({ dnsNames: ["localhost"], ipAddresses: ["127.0.0.1", "::1"] });
+  return cached;
+}
+
+/**
+ * A fresh throwaway CA and a server certificate it signed for the given names, so that a test can play a
+ * third-party API under its real host name (resolved to loopback by the test's own resolver) and the
+ * client checks the certificate against that name as it would in production.
+ */
+export function issueTestCertificates(names: { dnsNames: readonly string[]; ipAddresses?: readonly string[] }): TestCertificates {
   const dir = mkdtempSync(path.join(os.tmpdir(), "tryon-test-ca-"));
   try {
     const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
@@ -35,14 +45,14 @@ export function getTestCertificates(): TestCertificates {
       "-addext", "basicConstraints=critical,CA:TRUE",
       "-addext", "keyUsage=critical,keyCertSign,cRLSign",
     ]);
-    openssl(dir, ["req", ...ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"]);
+    openssl(dir, ["req", ...ec, "-keyout", "server.key", "-out", "server.csr", "-subj", `/CN=${names.dnsNames[0] ?? "localhost"}`]);
     writeFileSync(
       path.join(dir, "server.ext"),
       [
         "basicConstraints=critical,CA:FALSE",
         "keyUsage=critical,digitalSignature",
         "extendedKeyUsage=serverAuth",
-        "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1",
+        `subjectAltName=${[...names.dnsNames.map((n) => `DNS:${n}`), ...(names.ipAddresses ?? []).map((a) => `IP:${a}`)].join(",")}`,
       ].join("\n"),
     );
     openssl(dir, [
@@ -50,12 +60,11 @@ export function getTestCertificates(): TestCertificates {
       "-set_serial", `0x${randomBytes(8).toString("hex")}`, "-days", "2",
       "-extfile", "server.ext", "-out", "server.pem",
     ]);
-    cached = {
+    return {
       ca: readFileSync(path.join(dir, "ca.pem"), "utf8"),
       cert: readFileSync(path.join(dir, "server.pem"), "utf8"),
       key: readFileSync(path.join(dir, "server.key"), "utf8"),
     };
-    return cached;
   } finally {
     // The PEMs live in memory from here on; the CA key must not outlive the process on disk.
     rmSync(dir, { recursive: true, force: true });
