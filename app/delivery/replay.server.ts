@@ -2,6 +2,7 @@ import type { Db, Prisma } from "../lib/db.server";
 import { systemClock, type Clock } from "./clock";
 import { DeliveryNotFoundError, DeliveryNotReplayableError } from "./errors";
 import { forEachDeliveryBatch } from "./delivery-batches.server";
+import { rebuildPayload } from "./rebuild-payload.server";
 import { enqueueDelivery, type DeliveryQueue } from "./queue.server";
 import type { DeliveryStatus } from "./types";
 
@@ -20,24 +21,44 @@ export async function replayDelivery(
   input: { shopId: string; deliveryId: string; clock?: Clock },
 ): Promise<{ deliveryId: string }> {
   const now = (input.clock ?? systemClock).now();
+  // A second look only when the row changed between reading and updating it, e.g. the pruning job
+  // emptied its body in between: the replay then rebuilds it rather than failing.
+  for (let look = 1; ; look++) {
+    const replayed = await tryReplay(db, input.shopId, input.deliveryId, now);
+    if (replayed) {
+      await enqueueDelivery(queue, replayed.id, { attempt: replayed.attemptCount + 1 });
+      return { deliveryId: replayed.id };
+    }
+    // Someone else replayed it (or it changed) in between: it is already on its way.
+    if (look === 2) throw new DeliveryNotReplayableError("in_progress");
+  }
+}
+
+/** Puts the delivery back to pending (with its body rebuilt if it was pruned); null if the row changed meanwhile. */
+async function tryReplay(db: Db, shopId: string, deliveryId: string, now: Date): Promise<{ id: string; attemptCount: number } | null> {
   // Scoped by shop: an id from another shop is "not found", never a hint that it exists.
   const row = await db.delivery.findFirst({
-    where: { id: input.deliveryId, shopId: input.shopId },
-    select: { id: true, status: true, attemptCount: true, endpoint: { select: { state: true } } },
+    where: { id: deliveryId, shopId },
+    select: {
+      id: true, status: true, attemptCount: true, event: true, leadId: true, shopId: true, payloadPrunedAt: true,
+      endpoint: { select: { state: true } },
+    },
   });
   if (!row) throw new DeliveryNotFoundError();
   if (row.endpoint.state === "disconnected") throw new DeliveryNotReplayableError("endpoint_disconnected");
   if (!REPLAYABLE.includes(row.status as DeliveryStatus)) {
     throw new DeliveryNotReplayableError(row.status === "cancelled" ? "cancelled" : "in_progress");
   }
+  // Stored with the status change, so the worker that picks the delivery up always finds a body.
+  const body = row.payloadPrunedAt ? { payload: await rebuildPayload(db, row, now), payloadPrunedAt: null } : {};
   const { count } = await db.delivery.updateMany({
-    where: { id: row.id, shopId: input.shopId, status: row.status, attemptCount: row.attemptCount },
-    data: replayData(row.attemptCount, now),
+    where: {
+      id: row.id, shopId, status: row.status, attemptCount: row.attemptCount,
+      payloadPrunedAt: row.payloadPrunedAt ? { not: null } : null,
+    },
+    data: { ...replayData(row.attemptCount, now), ...body },
   });
-  // Someone else replayed it (or it changed) in between: it is already on its way.
-  if (count === 0) throw new DeliveryNotReplayableError("in_progress");
-  await enqueueDelivery(queue, row.id, { attempt: row.attemptCount + 1 });
-  return { deliveryId: row.id };
+  return count === 1 ? row : null;
 }
 
 export interface FailedSinceFilter {
@@ -72,8 +93,10 @@ export async function replayFailedSince(db: Db, queue: DeliveryQueue, filter: Fa
     const byCount = new Map<number, string[]>();
     for (const row of rows) byCount.set(row.attemptCount, [...(byCount.get(row.attemptCount) ?? []), row.id]);
     for (const [attemptCount, ids] of byCount) {
+      // Pruning empties delivered bodies only, and a replay stores a body again before a delivery can
+      // fail, so a failed delivery always has its body; the condition keeps it that way regardless.
       const { count } = await db.delivery.updateMany({
-        where: { id: { in: ids }, shopId: filter.shopId, status: "failed", attemptCount },
+        where: { id: { in: ids }, shopId: filter.shopId, status: "failed", attemptCount, payloadPrunedAt: null },
         data: replayData(attemptCount, now),
       });
       replayed += count;

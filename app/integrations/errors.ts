@@ -54,3 +54,14 @@ export class DeliveryNotReplayableNowError extends Error {
     this.name = "DeliveryNotReplayableNowError";
   }
 }
+
+/**
+ * Replay asked of a delivery whose stored body was removed after its retention period and cannot be made
+ * again (its lead was erased).
+ */
+export class DeliveryBodyUnavailableError extends Error {
+  constructor() {
+    super("This delivery is too old to send again: its content is no longer kept and its lead was erased.");
+    this.name = "DeliveryBodyUnavailableError";
+  }
+}

@@ -4,7 +4,7 @@ import type { DeliveryQueue } from "../delivery/queue.server";
 import { countFailedSince, replayDelivery, replayFailedSince } from "../delivery/replay.server";
 import { startOfDay } from "./delivery-log-filters";
 import { requireLiveEndpoint } from "./endpoints.server";
-import { DeliveryNotReplayableNowError, EndpointStateError, IntegrationDeliveryNotFoundError } from "./errors";
+import { DeliveryBodyUnavailableError, DeliveryNotReplayableNowError, EndpointStateError, IntegrationDeliveryNotFoundError } from "./errors";
 
 /**
  * Replays from the delivery log, on top of the engine's replay: the same delivery id is sent again, so a
@@ -21,6 +21,7 @@ export async function replayOneDelivery(input: { db: Db; queue: DeliveryQueue; s
         throw new EndpointStateError("This delivery's endpoint was disconnected; connect an endpoint to send new leads.");
       }
       if (error.reason === "cancelled") throw new EndpointStateError("A cancelled delivery cannot be replayed.");
+      if (error.reason === "payload_unavailable") throw new DeliveryBodyUnavailableError();
       throw new DeliveryNotReplayableNowError("still on its way");
     }
     throw error;

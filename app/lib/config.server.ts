@@ -60,13 +60,8 @@ function duration(defaultValue: string, bounds: { min: number; max: number }) {
     });
 }
 
-function count(defaultValue: number, min: number, max: number) {
-  return z.coerce
-    .number({ invalid_type_error: "must be a whole number" })
-    .int("must be a whole number")
-    .min(min, `must be at least ${min}`)
-    .max(max, `must be at most ${max}`)
-    .default(defaultValue);
+function count(defaultValue: number, min: number, max: number, unit = "") {
+  return wholeNumber(unit, min, max).default(String(defaultValue));
 }
 
 /** `LIMIT/WINDOW`, e.g. `600/1m`: at most LIMIT submissions per WINDOW. */
@@ -115,6 +110,24 @@ const schema = z
       .enum(["true", "false"], { message: "must be true or false" })
       .default("true")
       .transform((v) => v === "true"),
+    /**
+     * Retention of delivery history: delivery attempt records (with the receiver's response excerpts) and the
+     * stored bodies of delivered webhooks are pruned once they are this many days old. The deliveries
+     * themselves stay in the delivery log, and a replay rebuilds a pruned body from the lead.
+     * @defaultValue 90
+     */
+    DELIVERY_RETENTION_DAYS: wholeNumber("days", 7, 3650).default("90"),
+    /**
+     * How often the pruning job runs (delivery history above, and each shop's own lead retention).
+     * @defaultValue 3600 (hourly)
+     */
+    PRUNING_INTERVAL_SECONDS: wholeNumber("seconds", 60, 7 * 86_400).default("3600"),
+    /**
+     * Rows the pruning job deletes or empties per statement: small enough that no statement holds its
+     * row locks for long, large enough to keep up with a busy app.
+     * @defaultValue 1000
+     */
+    PRUNING_BATCH_SIZE: wholeNumber("rows", 10, 10_000).default("1000"),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     PORT: z.coerce.number().int().min(1).max(65535).default(3000),
     /**
@@ -204,6 +217,16 @@ const schema = z
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["BREAKER_MAX_COOLDOWN"], message: "must be at least BREAKER_COOLDOWN" });
     }
   });
+
+/** A whole number in [min, max] given as text; the message says which unit and range are expected. */
+function wholeNumber(unit: string, min: number, max: number) {
+  const message = `must be a whole number ${unit ? `of ${unit} ` : ""}from ${min} to ${max}`;
+  return z
+    .string()
+    .regex(/^\d+$/, message)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, message);
+}
 
 function isHttpUrl(value: string): boolean {
   try {

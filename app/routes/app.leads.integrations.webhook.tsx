@@ -8,6 +8,7 @@ import { listDeliveries } from "../integrations/delivery-log.server";
 import { connectEndpoint, findLiveEndpoint } from "../integrations/endpoints.server";
 import { disconnectEndpoint, pauseEndpoint, resumeEndpoint, rotateSigningSecret } from "../integrations/endpoint-lifecycle.server";
 import {
+  DeliveryBodyUnavailableError,
   DeliveryNotReplayableNowError,
   EndpointAlreadyConnectedError,
   EndpointStateError,
@@ -126,7 +127,10 @@ export const action = async ({ request, context }: ActionFunctionArgs) => {
       throw new Response(error.message, { status: 404 });
     }
     if (error instanceof EndpointUrlRefusedError) return data<WebhookActionData>({ intent: intent.intent, error: error.message }, { status: 422 });
-    if (error instanceof EndpointAlreadyConnectedError || error instanceof EndpointStateError || error instanceof DeliveryNotReplayableNowError) {
+    if (
+      error instanceof EndpointAlreadyConnectedError || error instanceof EndpointStateError ||
+      error instanceof DeliveryNotReplayableNowError || error instanceof DeliveryBodyUnavailableError
+    ) {
       return data<WebhookActionData>({ intent: intent.intent, error: error.message }, { status: 409 });
     }
     throw error;

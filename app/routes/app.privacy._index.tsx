@@ -1,25 +1,33 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/node";
 import { data } from "@remix-run/node";
 import { useFetcher, useLoaderData } from "@remix-run/react";
-import { Badge, Banner, BlockStack, Button, Card, Checkbox, IndexTable, InlineStack, Layout, Page, Text } from "@shopify/polaris";
+import { Badge, Banner, BlockStack, Button, Card, Checkbox, IndexTable, InlineStack, Layout, Page, Select, Text } from "@shopify/polaris";
 import { useState } from "react";
 import { requireAdminShop } from "../lib/admin.server";
+import { getConfig } from "../lib/config.server";
 import { getDb } from "../lib/db.server";
 import { completeDataRequest, listDataRequests } from "../compliance/data-requests.server";
 import { DataRequestNotFoundError } from "../compliance/errors";
 import { getPrivacySettings, setRedactionEvents } from "../compliance/settings.server";
+import { LEAD_RETENTION_CHOICES, parseLeadRetention } from "../retention/lead-retention";
+import { getLeadRetention, setLeadRetention } from "../retention/lead-retention-setting.server";
 
-// Privacy: shoppers' data requests (from Shopify's customers/data_request) to download and mark done, and
-// whether erasures are announced to the connected CRM. The shop comes from the session token only.
+// Privacy: shoppers' data requests (from Shopify's customers/data_request) to download and mark done,
+// whether erasures are announced to the connected CRM, and how long leads are kept. The shop comes from
+// the session token only.
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const { shop } = await requireAdminShop(request);
   const db = getDb();
-  const [requests, settings] = await Promise.all([listDataRequests(db, shop.id), getPrivacySettings(db, shop.id)]);
+  const [requests, settings, retention] = await Promise.all([
+    listDataRequests(db, shop.id), getPrivacySettings(db, shop.id), getLeadRetention(db, shop.id),
+  ]);
   return {
     open: requests.open.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() })),
     completed: requests.completed,
     sendRedactionEvents: settings.sendRedactionEvents,
+    leadRetentionMonths: retention.months,
+    pruningWithinHours: Math.max(1, Math.ceil(getConfig().PRUNING_INTERVAL_SECONDS / 3600)),
   };
 };
 
@@ -45,6 +53,12 @@ export const action = async ({ request }: ActionFunctionArgs) => {
     if (enabled !== "true" && enabled !== "false") return data({ error: "enabled must be true or false" }, { status: 422 });
     await setRedactionEvents(db, shop.id, enabled === "true");
     return { ok: true };
+  }
+  if (intent === "lead-retention") {
+    const parsed = parseLeadRetention(form.get("months"));
+    if (!parsed.ok) return data({ error: parsed.error }, { status: 422 });
+    await setLeadRetention(db, shop.id, parsed.months);
+    return { ok: true, leadRetentionMonths: parsed.months };
   }
   return data({ error: "Unknown action" }, { status: 400 });
 };
@@ -107,8 +121,51 @@ function RedactionEventsSetting({ enabled }: { enabled: boolean }) {
   );
 }
 
+function monthsLabel(months: number): string {
+  return months === 1 ? "1 month" : months % 12 === 0 ? `${months / 12} ${months === 12 ? "year" : "years"}` : `${months} months`;
+}
+
+function LeadRetentionSetting({ months, checkedWithinHours }: { months: number | null; checkedWithinHours: number }) {
+  const fetcher = useFetcher<{ ok?: boolean; error?: string }>();
+  const [choice, setChoice] = useState(months === null ? "off" : String(months));
+  // A period saved earlier that the list no longer offers stays selectable, so the page shows the truth.
+  const offered = new Set<number>(LEAD_RETENTION_CHOICES);
+  if (months !== null) offered.add(months);
+  const options = [
+    { label: "Keep leads (no automatic deletion)", value: "off" },
+    ...[...offered].sort((a, b) => a - b).map((m) => ({ label: `Delete leads older than ${monthsLabel(m)}`, value: String(m) })),
+  ];
+  const saved = choice === (months === null ? "off" : String(months));
+  return (
+    <BlockStack gap="200">
+      <Select
+        label="How long to keep leads"
+        options={options}
+        value={choice}
+        onChange={setChoice}
+        error={fetcher.data?.error}
+        helpText={
+          `Leads older than the period you choose are deleted from the app for good, with their delivery history, ` +
+          `within ${checkedWithinHours === 1 ? "an hour" : `${checkedWithinHours} hours`} of reaching that age. ` +
+          "Leads already sent to your CRM stay there."
+        }
+      />
+      <InlineStack gap="200" blockAlign="center">
+        <Button
+          disabled={saved}
+          loading={fetcher.state !== "idle"}
+          onClick={() => fetcher.submit({ intent: "lead-retention", months: choice }, { method: "post" })}
+        >
+          Save
+        </Button>
+        {saved && fetcher.data?.ok ? <Text as="span" tone="success">Saved</Text> : null}
+      </InlineStack>
+    </BlockStack>
+  );
+}
+
 export default function PrivacyPage() {
-  const { open, completed, sendRedactionEvents } = useLoaderData<typeof loader>();
+  const { open, completed, sendRedactionEvents, leadRetentionMonths, pruningWithinHours } = useLoaderData<typeof loader>();
   const rows = open.map((r, index) => (
     <IndexTable.Row id={r.id} key={r.id} position={index}>
       <IndexTable.Cell>
@@ -175,6 +232,19 @@ export default function PrivacyPage() {
                 48 hours in case you reinstall, then deleted.
               </Banner>
               <RedactionEventsSetting enabled={sendRedactionEvents} />
+            </BlockStack>
+          </Card>
+        </Layout.Section>
+        <Layout.Section>
+          <Card>
+            <BlockStack gap="300">
+              <Text as="h2" variant="headingMd">Keeping leads</Text>
+              <Text as="p" tone="subdued">
+                Shopify asks apps to keep shoppers' personal data no longer than needed. By default the app keeps your
+                leads until a shopper asks to be erased or you uninstall the app. You can have older leads deleted
+                automatically instead.
+              </Text>
+              <LeadRetentionSetting months={leadRetentionMonths} checkedWithinHours={pruningWithinHours} />
             </BlockStack>
           </Card>
         </Layout.Section>

@@ -29,6 +29,12 @@ describe("configuration", () => {
     expect(config.RUN_WORKER_IN_PROCESS).toBe(true);
     expect(config.currentKeyVersion).toBe(1);
     expect(config.ENCRYPTION_KEYS.get(1)).toHaveLength(32);
+    expect(config).toMatchObject({ DELIVERY_RETENTION_DAYS: 90, PRUNING_INTERVAL_SECONDS: 3600, PRUNING_BATCH_SIZE: 1000 });
+  });
+
+  it("reads the retention settings as numbers", () => {
+    const config = loadConfig({ ...valid, DELIVERY_RETENTION_DAYS: "30", PRUNING_INTERVAL_SECONDS: "600", PRUNING_BATCH_SIZE: "250" });
+    expect(config).toMatchObject({ DELIVERY_RETENTION_DAYS: 30, PRUNING_INTERVAL_SECONDS: 600, PRUNING_BATCH_SIZE: 250 });
   });
 
   it("selects PostgreSQL from a postgresql:// URL", () => {
@@ -46,6 +52,11 @@ describe("configuration", () => {
     ["ENCRYPTION_KEYS", "abc", /^ENCRYPTION_KEYS each entry must look like VERSION:BASE64/],
     ["RUN_WORKER_IN_PROCESS", "yes", /^RUN_WORKER_IN_PROCESS must be true or false/],
     ["PORT", "70000", /^PORT /],
+    ["DELIVERY_RETENTION_DAYS", "3", /^DELIVERY_RETENTION_DAYS must be a whole number of days from 7 to 3650/],
+    ["DELIVERY_RETENTION_DAYS", "90.5", /^DELIVERY_RETENTION_DAYS must be a whole number of days from 7 to 3650/],
+    ["PRUNING_INTERVAL_SECONDS", "10", /^PRUNING_INTERVAL_SECONDS must be a whole number of seconds from 60 to 604800/],
+    ["PRUNING_BATCH_SIZE", "lots", /^PRUNING_BATCH_SIZE must be a whole number of rows from 10 to 10000/],
+    ["PRUNING_BATCH_SIZE", "50000", /^PRUNING_BATCH_SIZE must be a whole number of rows from 10 to 10000/],
   ])("names the setting when %s is missing or malformed", (name, value, message) => {
     const problems = problemsOf({ ...valid, [name]: value });
     expect(problems).toHaveLength(1);
