@@ -8,6 +8,7 @@ import { createDeliveryWorker, type DeliveryWorker } from "../delivery/worker.se
 import type { AppConfig } from "../lib/config.server";
 import { getDb, prepareDb, type Db } from "../lib/db.server";
 import { createRedis } from "../lib/redis.server";
+import { startPruningLoop } from "../retention/pruning.server";
 import { queueLayout } from "./queues.server";
 
 /**
@@ -88,6 +89,15 @@ export async function startBackgroundWork(options: BackgroundWorkOptions): Promi
     retrySchedule: config.RETRY_SCHEDULE,
     breakerMaxCooldownMs: config.BREAKER_MAX_COOLDOWN,
   });
+  const pruning = startPruningLoop({
+    db,
+    logger: options.logger.child({ component: "retention" }),
+    deliveryRetentionDays: config.DELIVERY_RETENTION_DAYS,
+    batchSize: config.PRUNING_BATCH_SIZE,
+    intervalMs: config.PRUNING_INTERVAL_SECONDS * 1000,
+    // One process prunes at a time; the others find the lease taken and wait for the next round.
+    lease: { redis: connection, key: `${layout.gatePrefix}:pruning-lease` },
+  });
   logger.info({ concurrency: config.DELIVERY_CONCURRENCY }, "background work started");
 
   let stopping: Promise<void> | undefined;
@@ -98,6 +108,7 @@ export async function startBackgroundWork(options: BackgroundWorkOptions): Promi
         // Each step runs even if one before it fails: a stop must release as much as it can.
         const steps: [string, () => Promise<unknown>][] = [
           ["reconciler", () => reconciler.stop()],
+          ["pruning", () => pruning.stop()],
           ["tagging", () => tagging.close()],
           // Waits for attempts in flight to be recorded; anything cut short is taken over via its lease.
           ["delivery", () => delivery.close()],

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { enqueueDeliveries } from "../../app/delivery/queue.server";
 import { replayDelivery } from "../../app/delivery/replay.server";
 import { getDb } from "../../app/lib/db.server";
-import { closeProducers, getProducers } from "../../app/lib/queues.server";
+import { closeProducers, getProducers } from "../../app/runtime/producers.server";
 import { replayOneDelivery } from "../../app/integrations/replay.server";
 import { pruneOnce } from "../../app/retention/pruning.server";
 import { addEndpoint, waitFor, type TestEndpoint } from "../support/delivery";
