@@ -6,6 +6,12 @@
 
 export const TRYON_LEAD_TAG = "tryon-lead";
 
+/**
+ * The most one tagging costs in Shopify's rate-limit points: a customer search (a few points) and at most two
+ * mutations (10 each). Pacing a throttled shop spaces its taggings by this much of its restore rate.
+ */
+export const MAX_TAGGING_COST_POINTS = 25;
+
 /** Runs one Admin GraphQL operation and returns its `data` (throws on transport or top-level errors). */
 export type AdminGraphql = (query: string, variables: Record<string, unknown>) => Promise<Record<string, unknown>>;
 
