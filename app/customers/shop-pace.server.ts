@@ -4,33 +4,38 @@ import type { Cluster, Redis } from "ioredis";
  * How fast one shop's tagging may call Shopify, shared by every worker process through Redis. When Shopify
  * throttles a shop (or its bucket runs low) the shop is held until enough points are back; taggings that
  * arrive meanwhile are given turns spaced by what one tagging costs at the bucket's restore rate, so the
- * shop's backlog drains at the pace Shopify allows instead of all waking at once. Other shops never look at
+ * shop's backlog drains at the pace Shopify allows instead of all waking at once, in the order it arrived. Other shops never look at
  * this shop's key. Time is the Redis server's, the one clock every worker shares; callers get relative waits.
  * The key's `{shop}` hash tag keeps it on one Redis Cluster slot, and it expires once the hold is over.
  */
 
 type RedisLike = Redis | Cluster;
 
-// KEYS: the shop's pace hash. ARGV: holdMs (0: no new hold), spacingMs, reserve (1: take a turn if held), lingerMs
-// Returns how long the caller must wait (0: go now).
+// KEYS: the shop's pace hash.
+// ARGV: holdMs (0: no new hold), spacingMs, jobId (its turn is kept as field "t:<jobId>"), reserve (1: a held
+// caller takes the next turn), lingerMs. Returns how long the caller must wait (0: go now).
 const PACE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local key = KEYS[1]
-local holdMs, spacing, reserve, linger = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3] == '1', tonumber(ARGV[4])
-local s = redis.call('HMGET', key, 'until', 'next', 'spacing')
-local heldUntil, nextTurn = tonumber(s[1]) or 0, tonumber(s[2]) or 0
+local holdMs, spacing, jobId, reserve, linger = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], ARGV[4] == '1', tonumber(ARGV[5])
+local s = redis.call('HMGET', key, 'until', 'next', 'spacing', 't:' .. jobId)
+local heldUntil, nextTurn, mine = tonumber(s[1]) or 0, tonumber(s[2]) or 0, tonumber(s[4])
+local wait = 0
 if holdMs > 0 then
   if now + holdMs > heldUntil then heldUntil = now + holdMs end
   redis.call('HSET', key, 'until', heldUntil, 'spacing', spacing)
+  mine = nil
 else
   spacing = tonumber(s[3]) or spacing
 end
-local wait = 0
-if reserve and heldUntil > now then
+if mine then
+  -- A caller that was given a turn keeps it, whatever holds came since: the turns are the shop's pace.
+  if mine <= now then redis.call('HDEL', key, 't:' .. jobId) else wait = mine - now end
+elseif reserve and heldUntil > now then
   local turn = math.max(nextTurn, heldUntil)
   nextTurn = turn + spacing
-  redis.call('HSET', key, 'next', nextTurn)
+  redis.call('HSET', key, 'next', nextTurn, 't:' .. jobId, turn)
   wait = turn - now
 end
 if redis.call('EXISTS', key) == 1 then
@@ -40,17 +45,20 @@ return wait
 `;
 
 interface PaceCommands {
-  tryonShopifyPace(key: string, holdMs: number, spacingMs: number, reserve: 0 | 1, lingerMs: number): Promise<number>;
+  tryonShopifyPace(key: string, holdMs: number, spacingMs: number, jobId: string, reserve: 0 | 1, lingerMs: number): Promise<number>;
 }
 
 export interface ShopPace {
-  /** How long a tagging for this shop must wait before calling Shopify (0: now). A wait is a reserved turn. */
-  turn(shopDomain: string): Promise<number>;
   /**
-   * Holds the shop's calls for at least `holdMs`, later turns spaced `spacingMs` apart. With `reserve`, the
-   * caller (a throttled tagging) also takes a turn and gets its wait.
+   * How long a tagging job must wait before calling Shopify for this shop (0: now). While the shop is held,
+   * the job is given the next turn (kept under its id) and waits for it; at its turn it goes.
    */
-  hold(shopDomain: string, holdMs: number, spacingMs: number, options?: { reserve?: boolean }): Promise<number>;
+  turn(shopDomain: string, jobId: string): Promise<number>;
+  /**
+   * Holds the shop's calls for at least `holdMs`, turns spaced `spacingMs` apart. With `turnFor`, that job (a
+   * throttled tagging) is given the next turn, and its wait is returned.
+   */
+  hold(shopDomain: string, holdMs: number, spacingMs: number, options?: { turnFor?: string }): Promise<number>;
 }
 
 export function shopPaceKey(prefix: string, shopDomain: string): string {
@@ -66,12 +74,13 @@ export function createShopPace(redis: RedisLike, options: { prefix: string }): S
   const commands = redis as unknown as PaceCommands;
   const whole = (ms: number) => Math.max(0, Math.ceil(ms));
   return {
-    async turn(shopDomain) {
-      return Number(await commands.tryonShopifyPace(shopPaceKey(options.prefix, shopDomain), 0, 0, 1, LINGER_MS));
+    async turn(shopDomain, jobId) {
+      return Number(await commands.tryonShopifyPace(shopPaceKey(options.prefix, shopDomain), 0, 0, jobId, 1, LINGER_MS));
     },
     async hold(shopDomain, holdMs, spacingMs, holdOptions = {}) {
       const key = shopPaceKey(options.prefix, shopDomain);
-      return Number(await commands.tryonShopifyPace(key, whole(holdMs), whole(spacingMs), holdOptions.reserve ? 1 : 0, LINGER_MS));
+      const turnFor = holdOptions.turnFor ?? "";
+      return Number(await commands.tryonShopifyPace(key, whole(holdMs), whole(spacingMs), turnFor, turnFor ? 1 : 0, LINGER_MS));
     },
   };
 }

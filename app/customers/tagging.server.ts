@@ -88,7 +88,7 @@ export interface TaggingWorkerParams {
   clock?: Clock;
 }
 
-export type TaggingJob = Pick<Job<TaggingJobData>, "data" | "attemptsMade" | "opts" | "moveToDelayed">;
+export type TaggingJob = Pick<Job<TaggingJobData>, "id" | "data" | "attemptsMade" | "opts" | "moveToDelayed">;
 
 export interface TaggingDeps {
   db: Db;
@@ -136,7 +136,8 @@ export async function processTaggingJob(deps: TaggingDeps, job: TaggingJob, toke
     return { tagged: false };
   }
 
-  const wait = await deps.pace.turn(shop);
+  const jobId = job.id ?? taggingJobId(lead.id);
+  const wait = await deps.pace.turn(shop, jobId);
   if (wait > 0) return park(job, token, wait);
   try {
     const graphql = await deps.graphqlFor(shop, { onCost: (cost) => slowDownWhenLow(deps, shop, cost) });
@@ -153,7 +154,7 @@ export async function processTaggingJob(deps: TaggingDeps, job: TaggingJob, toke
     if (error instanceof ShopifyThrottledError) {
       // Not a failure: Shopify will take the call once the shop's bucket has refilled.
       const holdMs = waitAfterThrottle(error, MAX_TAGGING_COST_POINTS);
-      const turn = await deps.pace.hold(shop, holdMs, spacingFor(error.cost), { reserve: true });
+      const turn = await deps.pace.hold(shop, holdMs, spacingFor(error.cost), { turnFor: jobId });
       logger.info({ leadId: lead.id, shop, waitMs: turn }, "Shopify is throttling this shop; tagging waits for its turn");
       return park(job, token, Math.max(turn, holdMs));
     }

@@ -39,6 +39,8 @@ export const PLANS = {
   plus: { size: 20_000, restoreRate: 1_000 },
 } as const;
 
+export type Failure = "http500" | "graphqlError" | "throttled";
+
 export type Plan = keyof typeof PLANS | { size: number; restoreRate: number };
 
 export interface FakeAdminApiOptions {
@@ -74,12 +76,13 @@ export class FakeAdminApi {
   readonly customers = new Map<string, FakeCustomer[]>();
   readonly calls: AdminCall[] = [];
   /** Failures to answer with, consumed one per request, before normal handling. */
-  failures: ("http500" | "graphqlError" | "throttled")[] = [];
+  failures: Failure[] = [];
   latencyMs: number;
   throttleWith: "graphql" | "http429";
   private readonly buckets = new Map<string, Bucket>();
   private readonly plans = new Map<string, Plan>();
   private readonly revoked = new Set<string>();
+  private readonly shopFailures = new Map<string, Failure[]>();
   private readonly defaultPlan: Plan;
   private readonly now: () => number;
   private nextId = 1;
@@ -147,6 +150,11 @@ export class FakeAdminApi {
     return { maximumAvailable: bucket.size, currentlyAvailable: Math.floor(bucket.available), restoreRate: bucket.restoreRate };
   }
 
+  /** Failures for one shop's next requests (before any in `failures`). */
+  fail(shop: string, ...failures: Failure[]): void {
+    this.shopFailures.set(shop, [...(this.shopFailures.get(shop) ?? []), ...failures]);
+  }
+
   /** The app loses access to the shop (uninstalled): its calls get 401, as Shopify answers a revoked token. */
   revoke(shop: string): void {
     this.revoked.add(shop);
@@ -173,7 +181,7 @@ export class FakeAdminApi {
     if (!call.accessToken || this.revoked.has(shop)) {
       return Response.json({ errors: "[API] Invalid API key or access token (unrecognized login or wrong password)" }, { status: 401 });
     }
-    const failure = this.failures.shift();
+    const failure = this.shopFailures.get(shop)?.shift() ?? this.failures.shift();
     if (failure === "http500") return new Response("Internal Server Error", { status: 500 });
     if (failure === "graphqlError") return Response.json({ errors: [{ message: "Internal error" }] });
     const cost = COSTS[operation];
