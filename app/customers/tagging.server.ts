@@ -9,7 +9,7 @@ import type { AdminGraphqlOptions } from "./admin-graphql.server";
 import { releaseDeliveries } from "./release-deliveries.server";
 import { createShopPace, type ShopPace } from "./shop-pace.server";
 import { msUntilAvailable, ShopifyThrottledError, waitAfterThrottle, type QueryCost } from "./shopify-cost";
-import { CustomerTaggingError, MAX_TAGGING_COST_POINTS, tagTryOnCustomer, type AdminGraphql } from "./tag-customer.server";
+import { CustomerTaggingError, MAX_TAGGING_COST_POINTS, tagTryOnCustomer, USUAL_TAGGING_COST_POINTS, type AdminGraphql } from "./tag-customer.server";
 
 /**
  * After-capture work for a lead: make the shopper a tagged Shopify customer, then release the lead's
@@ -182,18 +182,21 @@ async function markFailed(db: Db, leadId: string, reason: string): Promise<void>
   });
 }
 
-/** One tagging's worth of the shop's restore rate: the spacing that keeps its backlog within Shopify's pace. */
+/**
+ * The time the shop's bucket takes to restore a usual tagging's points: the spacing that keeps its backlog
+ * within Shopify's pace (a costlier tagging now and then is caught by the low-bucket hold).
+ */
 function spacingFor(cost: QueryCost | null): number {
   const rate = cost?.throttleStatus?.restoreRate;
   // Without figures (a 429), assume the smallest plan's 100 points a second.
-  return (MAX_TAGGING_COST_POINTS / (rate && rate > 0 ? rate : 100)) * 1000;
+  return (USUAL_TAGGING_COST_POINTS / (rate && rate > 0 ? rate : 100)) * 1000;
 }
 
 /** A successful answer that leaves the bucket low holds the shop's next taggings until it has refilled a little. */
 async function slowDownWhenLow(deps: TaggingDeps, shop: string, cost: QueryCost): Promise<void> {
   const status = cost.throttleStatus;
   if (!status) return;
-  const holdMs = msUntilAvailable(status, LOW_BUCKET_POINTS);
+  const holdMs = msUntilAvailable(status, Math.min(LOW_BUCKET_POINTS, status.maximumAvailable / 2));
   if (holdMs <= 0) return;
   await deps.pace.hold(shop, holdMs, spacingFor(cost)).catch((error: unknown) => {
     deps.logger.warn({ err: error, shop }, "could not record a shop's Shopify pace; its next taggings may be throttled");
