@@ -35,6 +35,9 @@ export async function reconcileTagging(options: ReconcileTaggingOptions): Promis
   // Leads of an uninstalled shop wait: without a session there is nothing to call, and a job would only fail.
   const where: Prisma.LeadWhereInput = { taggingState: "pending", capturedAt: { lte: before }, shop: { is: { uninstalledAt: null } } };
   const counts: TaggingReconcileCounts = { pending: 0, enqueued: 0 };
+  // BullMQ writes a queue's settings (its event stream's cap) only when the queue is created, and a job added
+  // to a Redis that came back empty puts its own default (10,000 events) in their place: restate them.
+  await (await options.queue.client).hset(options.queue.keys.meta, options.queue.metaValues);
   let after: string | undefined;
   for (;;) {
     const rows = await options.db.lead.findMany({

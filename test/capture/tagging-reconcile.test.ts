@@ -67,6 +67,8 @@ describe("tagging reconciled like deliveries", () => {
       return (await getDb().lead.count({ where: { id: { in: ids }, taggingState: { not: "done" } } })) === 0;
     }, 40_000, "every lead tagged");
     expect(recreated).toBeGreaterThan(0);
+    // The queue's event stream is capped again, as configured, though Redis forgot the setting.
+    expect(await harness.delivery.redis.hget(harness.taggingQueue.keys.meta, "opts.maxLenEvents")).toBe("50");
     expect(await getDb().lead.count({ where: { id: { in: ids }, tagged: false } })).toBe(0);
     // Every shopper became one tagged customer of the right shop.
     for (const shop of SHOPS) expect(api.customers.get(shop)!.filter((c) => c.tags.includes("tryon-lead"))).toHaveLength(40);
