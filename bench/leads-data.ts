@@ -18,6 +18,7 @@ export interface BenchLead {
   tagged: boolean;
   taggedAt: Date | null;
   customerId: string | null;
+  taggingState: string;
   utmSource: string | null;
   utmMedium: string | null;
   utmCampaign: string | null;
@@ -170,6 +171,8 @@ export function* generateLeads(params: {
       tagged,
       taggedAt: tagged ? new Date(capturedAt.getTime() + 2_000) : null,
       customerId: tagged ? `gid://shopify/Customer/${7_000_000_000_000 + (n % 900_000)}` : null,
+      // History, not work: the untagged ones were given up on, so no reconciler goes after a year of them.
+      taggingState: tagged ? "done" : "failed",
       utmSource: utm ? pick(r, UTM_SOURCES) : null,
       utmMedium: utm ? pick(r, UTM_MEDIUMS) : null,
       utmCampaign: utm ? pick(r, UTM_CAMPAIGNS) : null,

@@ -60,7 +60,7 @@ export async function createScratch(provider: Provider, opts: { reuse: boolean }
 
 const LEAD_COLUMNS = [
   "id", "shopId", "email", "emailSearch", "productId", "productTitle", "productUrl", "variantId", "variantTitle",
-  "resultContext", "consent", "tagged", "taggedAt", "customerId", "utmSource", "utmMedium", "utmCampaign", "utmTerm",
+  "resultContext", "consent", "tagged", "taggedAt", "customerId", "taggingState", "utmSource", "utmMedium", "utmCampaign", "utmTerm",
   "utmContent", "pageUrl", "idempotencyKey", "capturedAt",
 ] as const;
 type LeadColumn = (typeof LEAD_COLUMNS)[number];

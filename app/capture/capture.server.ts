@@ -15,7 +15,7 @@ export interface CaptureDeps {
   /** Counts the submission against the shop, address and email limits; throws RateLimitedError. */
   consumeRateLimit: (subject: { shop: string; ip: string | null; email: string }) => Promise<void>;
   /** Starts the after-capture work for a new lead (tag the customer, then release its deliveries). */
-  afterCapture: (leadId: string, deliveryIds: string[]) => Promise<void>;
+  afterCapture: (leadId: string, deliveries: { id: string; destinationId: string }[]) => Promise<void>;
   onBackgroundError?: (error: unknown, leadId: string) => void;
 }
 
@@ -54,7 +54,7 @@ export async function captureLead(
   });
   if (!recorded.duplicate) {
     // After the commit. If Redis is unreachable the lead is still safe: the reconcilers pick it up.
-    await deps.afterCapture(recorded.lead.id, recorded.deliveryIds).catch((error) => deps.onBackgroundError?.(error, recorded.lead.id));
+    await deps.afterCapture(recorded.lead.id, recorded.deliveries).catch((error) => deps.onBackgroundError?.(error, recorded.lead.id));
   }
   return { leadId: recorded.lead.id, duplicate: recorded.duplicate };
 }

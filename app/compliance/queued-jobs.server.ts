@@ -1,5 +1,5 @@
 import { deliveryJobId, type DeliveryQueue } from "../delivery/queue.server";
-import type { TaggingQueue } from "../customers/tagging.server";
+import { taggingJobId, type TaggingQueue } from "../customers/tagging.server";
 
 /**
  * Removes the Redis jobs that point at erased rows. Jobs carry ids only (a delivery id, a lead id) and a
@@ -17,11 +17,6 @@ export interface QueuedWork {
   deliveries: { id: string; attemptCount: number }[];
   /** The lead's customer-tagging job. */
   leadIds: string[];
-}
-
-/** The tagging job id, as `enqueueTagging` names it. */
-export function taggingJobId(leadId: string): string {
-  return `tag-${leadId}`;
 }
 
 const BATCH = 200;

@@ -6,6 +6,13 @@
 
 export const TRYON_LEAD_TAG = "tryon-lead";
 
+/**
+ * What one tagging costs in Shopify's rate-limit points: a customer search (a few points) and at most two
+ * mutations (10 each); most shoppers are new, which takes the search and one create.
+ */
+export const MAX_TAGGING_COST_POINTS = 25;
+export const USUAL_TAGGING_COST_POINTS = 15;
+
 /** Runs one Admin GraphQL operation and returns its `data` (throws on transport or top-level errors). */
 export type AdminGraphql = (query: string, variables: Record<string, unknown>) => Promise<Record<string, unknown>>;
 

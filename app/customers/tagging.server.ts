@@ -1,17 +1,23 @@
-import { Queue, UnrecoverableError, Worker, type Job } from "bullmq";
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Cluster, Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Db } from "../lib/db.server";
-import { buildLeadCapturedBody, serializeBody } from "../delivery/payload";
-import { enqueueDeliveries, type DeliveryQueue } from "../delivery/queue.server";
-import { CustomerTaggingError, tagTryOnCustomer, type AdminGraphql } from "./tag-customer.server";
+import { scrubText } from "../lib/logger.server";
+import { systemClock, type Clock } from "../delivery/clock";
+import { DEFAULT_EVENT_STREAM_MAX_LENGTH, type DeliveryQueue } from "../delivery/queue.server";
+import type { AdminGraphqlOptions } from "./admin-graphql.server";
+import { releaseDeliveries } from "./release-deliveries.server";
+import { createShopPace, type ShopPace } from "./shop-pace.server";
+import { msUntilAvailable, ShopifyThrottledError, waitAfterThrottle, type QueryCost } from "./shopify-cost";
+import { CustomerTaggingError, MAX_TAGGING_COST_POINTS, tagTryOnCustomer, USUAL_TAGGING_COST_POINTS, type AdminGraphql } from "./tag-customer.server";
 
 /**
  * After-capture work for a lead: make the shopper a tagged Shopify customer, then release the lead's
- * webhook deliveries with `tagged_in_shopify` telling the truth. Tagging is retried with backoff and never
- * blocks or loses the lead: the deliveries are released after the first attempt whatever its outcome
- * (so the CRM hears within seconds), and if this job never runs at all the delivery reconciler sends them.
- * Jobs carry the lead id only.
+ * webhook deliveries with `tagged_in_shopify` telling the truth. The deliveries never wait on this job past
+ * the tagging deadline (their jobs are queued with it at capture), and the lead row records where tagging
+ * stands (`taggingState`), so the tagging reconciler can give a pending lead a job again whenever Redis lost
+ * it. A shop Shopify throttles is paced (see ShopPace): its jobs wait without spending attempts, and no other
+ * shop's tagging waits with them. Jobs carry the lead id only.
  */
 
 export const TAGGING_QUEUE_NAME = "customer-tagging";
@@ -23,7 +29,9 @@ export interface TaggingJobData {
 
 export type TaggingQueue = Queue<TaggingJobData>;
 
-/** Shopify may be briefly unavailable or throttling: up to 6 tries over about five minutes. */
+export type TaggingState = "pending" | "done" | "failed";
+
+/** Shopify may be briefly unavailable: up to 6 tries over about five minutes. Throttling spends none of them. */
 const TAGGING_JOB_OPTIONS = {
   attempts: 6,
   backoff: { type: "exponential" as const, delay: 5_000 },
@@ -31,80 +39,166 @@ const TAGGING_JOB_OPTIONS = {
   removeOnFail: { count: 5000, age: 7 * 24 * 3600 },
 };
 
-export function createTaggingQueue(connection: Redis | Cluster, options: { name?: string; prefix?: string } = {}): TaggingQueue {
+/**
+ * Below this many points in a shop's bucket (a few taggings' worth), its next taggings wait for the bucket to
+ * refill rather than run into THROTTLED answers.
+ */
+const LOW_BUCKET_POINTS = 4 * MAX_TAGGING_COST_POINTS;
+
+export interface TaggingQueueOptions {
+  name?: string;
+  prefix?: string;
+  /** Entries kept in the queue's event stream (nothing of the app reads it). @defaultValue 100 */
+  eventsMaxLen?: number;
+}
+
+export function createTaggingQueue(connection: Redis | Cluster, options: TaggingQueueOptions = {}): TaggingQueue {
   return new Queue<TaggingJobData>(options.name ?? TAGGING_QUEUE_NAME, {
     connection,
     prefix: options.prefix ?? TAGGING_QUEUE_PREFIX,
     defaultJobOptions: TAGGING_JOB_OPTIONS,
+    streams: { events: { maxLen: options.eventsMaxLen ?? DEFAULT_EVENT_STREAM_MAX_LENGTH } },
   });
 }
 
+/** One job id per lead, so capture, the reconciler and any number of processes never queue a lead twice. */
+export function taggingJobId(leadId: string): string {
+  return `tag-${leadId}`;
+}
+
 export async function enqueueTagging(queue: TaggingQueue, leadId: string): Promise<void> {
-  await queue.add("tag", { leadId }, { jobId: `tag-${leadId}` });
+  await queue.add("tag", { leadId }, { jobId: taggingJobId(leadId) });
 }
 
 export interface TaggingWorkerParams {
   db: Db;
+  /** A connection made with `maxRetriesPerRequest: null`, as BullMQ requires for workers. */
   connection: Redis | Cluster;
   deliveryQueue: DeliveryQueue;
-  /** The Admin GraphQL API of a shop, with its offline session. */
-  graphqlFor: (shopDomain: string) => Promise<AdminGraphql>;
+  /** The Admin GraphQL API of a shop, with its offline session; told the cost of every answer. */
+  graphqlFor: (shopDomain: string, options?: AdminGraphqlOptions) => Promise<AdminGraphql>;
   logger: Logger;
   name?: string;
+  /** Key prefix of the queue and of the shops' pace state. @defaultValue "tryon" */
   prefix?: string;
+  /** Taggings in flight at once in this process (each waits on Shopify). @defaultValue 50 */
   concurrency?: number;
+  /** Where the shops' pace state lives. @defaultValue connection */
+  redis?: Redis | Cluster;
+  clock?: Clock;
+}
+
+export type TaggingJob = Pick<Job<TaggingJobData>, "id" | "data" | "attemptsMade" | "opts" | "moveToDelayed">;
+
+export interface TaggingDeps {
+  db: Db;
+  deliveryQueue: DeliveryQueue;
+  graphqlFor: TaggingWorkerParams["graphqlFor"];
+  logger: Logger;
+  pace: ShopPace;
+  clock?: Clock;
 }
 
 export function createTaggingWorker(params: TaggingWorkerParams): Worker<TaggingJobData> {
+  const prefix = params.prefix ?? TAGGING_QUEUE_PREFIX;
+  const deps: TaggingDeps = { ...params, pace: createShopPace(params.redis ?? params.connection, { prefix }) };
   return new Worker<TaggingJobData>(
     params.name ?? TAGGING_QUEUE_NAME,
-    (job) => processTaggingJob(params, job),
-    { connection: params.connection, prefix: params.prefix ?? TAGGING_QUEUE_PREFIX, concurrency: params.concurrency ?? 4 },
+    (job, token) => processTaggingJob(deps, job, token),
+    { connection: params.connection, prefix, concurrency: params.concurrency ?? 50 },
   );
 }
 
-export async function processTaggingJob(
-  params: Pick<TaggingWorkerParams, "db" | "deliveryQueue" | "graphqlFor" | "logger">,
-  job: Pick<Job<TaggingJobData>, "data" | "attemptsMade" | "opts">,
-): Promise<{ tagged: boolean }> {
-  const { db, logger } = params;
-  const lead = await db.lead.findUnique({ where: { id: job.data.leadId }, include: { shop: { select: { domain: true, uninstalledAt: true } } } });
-  if (!lead) return { tagged: false }; // redacted since it was captured: nothing to do
-  if (lead.tagged) {
-    await releaseDeliveries(db, params.deliveryQueue, lead.id);
-    return { tagged: true };
-  }
-  try {
-    const graphql = await params.graphqlFor(lead.shop.domain);
-    const result = await tagTryOnCustomer(graphql, { email: lead.email, consentedAt: lead.capturedAt });
-    await db.lead.update({
-      where: { id: lead.id },
-      data: { tagged: result.tagged, taggedAt: result.tagged ? new Date() : null, customerId: result.customerId },
-    });
-    logger.info({ leadId: lead.id, shop: lead.shop.domain, created: result.created, tagged: result.tagged }, "shopper tagged in Shopify");
-    await releaseDeliveries(db, params.deliveryQueue, lead.id);
-    return { tagged: result.tagged };
-  } catch (error) {
-    const lastTry = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-    logger.warn({ leadId: lead.id, shop: lead.shop.domain, attempt: job.attemptsMade + 1, err: error }, "tagging the shopper failed");
-    // The CRM should not wait for Shopify: send the lead now, marked as not tagged.
-    if (job.attemptsMade === 0 || lastTry) await releaseDeliveries(db, params.deliveryQueue, lead.id);
-    if (error instanceof CustomerTaggingError && !error.retryable) throw new UnrecoverableError(error.message);
-    throw error;
+/** Thrown to BullMQ, which keeps a failed job's reason in Redis: the details go to the log and the lead row. */
+export class TaggingJobError extends Error {
+  constructor() {
+    super("tagging the shopper failed (details in the worker log and on the lead)");
+    this.name = "TaggingJobError";
   }
 }
 
+export async function processTaggingJob(deps: TaggingDeps, job: TaggingJob, token?: string): Promise<{ tagged: boolean }> {
+  const { db, logger } = deps;
+  const clock = deps.clock ?? systemClock;
+  const lead = await db.lead.findUnique({
+    where: { id: job.data.leadId },
+    select: { id: true, email: true, capturedAt: true, taggingState: true, shop: { select: { domain: true, uninstalledAt: true } } },
+  });
+  if (!lead) return { tagged: false }; // redacted since it was captured: nothing to do
+  const shop = lead.shop.domain;
+  if (lead.taggingState === "done") {
+    await releaseDeliveries(db, deps.deliveryQueue, lead.id);
+    return { tagged: true };
+  }
+  if (lead.taggingState === "failed") return { tagged: false };
+  if (lead.shop.uninstalledAt) {
+    await markFailed(db, lead.id, "The app was uninstalled from the shop");
+    return { tagged: false };
+  }
+
+  const jobId = job.id ?? taggingJobId(lead.id);
+  const wait = await deps.pace.turn(shop, jobId);
+  if (wait > 0) return park(job, token, wait);
+  try {
+    const graphql = await deps.graphqlFor(shop, { onCost: (cost) => slowDownWhenLow(deps, shop, cost) });
+    const result = await tagTryOnCustomer(graphql, { email: lead.email, consentedAt: lead.capturedAt });
+    if (!result.tagged) throw new CustomerTaggingError("Shopify did not confirm the tag on the customer", false);
+    await db.lead.updateMany({
+      where: { id: lead.id, taggingState: "pending" },
+      data: { tagged: true, taggedAt: clock.now(), customerId: result.customerId, taggingState: "done", taggingError: null },
+    });
+    logger.info({ leadId: lead.id, shop, created: result.created }, "shopper tagged in Shopify");
+    await releaseDeliveries(db, deps.deliveryQueue, lead.id);
+    return { tagged: true };
+  } catch (error) {
+    if (error instanceof ShopifyThrottledError) {
+      // Not a failure: Shopify will take the call once the shop's bucket has refilled.
+      const holdMs = waitAfterThrottle(error, MAX_TAGGING_COST_POINTS);
+      const turn = await deps.pace.hold(shop, holdMs, spacingFor(error.cost), { turnFor: jobId });
+      logger.info({ leadId: lead.id, shop, waitMs: turn }, "Shopify is throttling this shop; tagging waits for its turn");
+      return park(job, token, Math.max(turn, holdMs));
+    }
+    const retryable = !(error instanceof CustomerTaggingError) || error.retryable;
+    const lastTry = !retryable || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    logger.warn({ leadId: lead.id, shop, attempt: job.attemptsMade + 1, lastTry, err: error }, "tagging the shopper failed");
+    if (lastTry) await markFailed(db, lead.id, error instanceof Error ? error.message : String(error));
+    // The CRM should not wait for Shopify: send the lead now, marked as not tagged.
+    if (job.attemptsMade === 0 || lastTry) await releaseDeliveries(db, deps.deliveryQueue, lead.id);
+    if (!retryable) throw new UnrecoverableError(new TaggingJobError().message);
+    throw new TaggingJobError();
+  }
+}
+
+/** Parks the job until `waitMs` from now, without spending an attempt or holding a worker slot. */
+async function park(job: TaggingJob, token: string | undefined, waitMs: number): Promise<never> {
+  await job.moveToDelayed(Date.now() + waitMs, token);
+  throw new DelayedError();
+}
+
+async function markFailed(db: Db, leadId: string, reason: string): Promise<void> {
+  await db.lead.updateMany({
+    where: { id: leadId, taggingState: "pending" },
+    data: { taggingState: "failed", taggingError: scrubText(reason).slice(0, 500) },
+  });
+}
+
 /**
- * Rewrites the body of the lead's not-yet-attempted deliveries from the stored lead (so `tagged_in_shopify`
- * is current), then wakes the worker for them. A delivery that was already attempted keeps its bytes.
+ * The time the shop's bucket takes to restore a usual tagging's points: the spacing that keeps its backlog
+ * within Shopify's pace (a costlier tagging now and then is caught by the low-bucket hold).
  */
-export async function releaseDeliveries(db: Db, deliveryQueue: DeliveryQueue, leadId: string): Promise<string[]> {
-  const lead = await db.lead.findUnique({ where: { id: leadId }, include: { shop: { select: { domain: true } } } });
-  if (!lead) return [];
-  const payload = serializeBody(buildLeadCapturedBody(lead, lead.shop.domain));
-  const untouched = { leadId, event: "lead_captured", status: "pending", attemptCount: 0 };
-  await db.delivery.updateMany({ where: untouched, data: { payload } });
-  const ids = (await db.delivery.findMany({ where: untouched, select: { id: true } })).map((d) => d.id);
-  await enqueueDeliveries(deliveryQueue, ids);
-  return ids;
+function spacingFor(cost: QueryCost | null): number {
+  const rate = cost?.throttleStatus?.restoreRate;
+  // Without figures (a 429), assume the smallest plan's 100 points a second.
+  return (USUAL_TAGGING_COST_POINTS / (rate && rate > 0 ? rate : 100)) * 1000;
+}
+
+/** A successful answer that leaves the bucket low holds the shop's next taggings until it has refilled a little. */
+async function slowDownWhenLow(deps: TaggingDeps, shop: string, cost: QueryCost): Promise<void> {
+  const status = cost.throttleStatus;
+  if (!status) return;
+  const holdMs = msUntilAvailable(status, Math.min(LOW_BUCKET_POINTS, status.maximumAvailable / 2));
+  if (holdMs <= 0) return;
+  await deps.pace.hold(shop, holdMs, spacingFor(cost)).catch((error: unknown) => {
+    deps.logger.warn({ err: error, shop }, "could not record a shop's Shopify pace; its next taggings may be throttled");
+  });
 }

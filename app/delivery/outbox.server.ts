@@ -132,7 +132,7 @@ interface LeadToWrite {
 const LEAD_COLUMNS = [
   ["id", "text"], ["shopId", "text"], ["email", "text"], ["emailSearch", "text"], ["productId", "text"], ["productTitle", "text"],
   ["productUrl", "text"], ["variantId", "text"], ["variantTitle", "text"], ["resultContext", "text"], ["consent", "boolean"],
-  ["tagged", "boolean"], ["taggedAt", "timestamp(3)"], ["customerId", "text"], ["utmSource", "text"], ["utmMedium", "text"],
+  ["tagged", "boolean"], ["taggedAt", "timestamp(3)"], ["customerId", "text"], ["taggingState", "text"], ["utmSource", "text"], ["utmMedium", "text"],
   ["utmCampaign", "text"], ["utmTerm", "text"], ["utmContent", "text"], ["pageUrl", "text"], ["idempotencyKey", "text"],
   ["capturedAt", "timestamp(3)"],
 ] as const satisfies readonly (readonly [keyof StoredLead, string])[];
@@ -252,6 +252,8 @@ function leadData(input: CapturedLead, now: Date): Prisma.LeadUncheckedCreateInp
     tagged: input.tagged ?? false,
     taggedAt: input.tagged ? now : null,
     customerId: input.customerId ?? null,
+    // A lead stored as already tagged needs no tagging job; any other waits for one.
+    taggingState: input.tagged ? "done" : "pending",
     utmSource: input.utm?.source || null,
     utmMedium: input.utm?.medium || null,
     utmCampaign: input.utm?.campaign || null,

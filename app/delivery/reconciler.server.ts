@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { Db, Prisma } from "../lib/db.server";
+import { startPeriodic, type Periodic } from "../lib/periodic";
 import { systemClock, type Clock } from "./clock";
 import { enqueueDelivery, type DeliveryQueue } from "./queue.server";
 import { forEachDeliveryBatch } from "./delivery-batches.server";
@@ -48,6 +49,9 @@ export async function reconcileDeliveries(options: ReconcileOptions): Promise<Re
   const now = (options.clock ?? systemClock).now();
   const dueBefore = new Date(now.getTime() - (options.graceMs ?? DEFAULT_RECONCILE_GRACE_MS));
   const counts: ReconcileCounts = { due: 0, stuck: 0, enqueued: 0, expired: 0 };
+  // BullMQ writes a queue's settings (its event stream's cap) only when the queue is created; a job added to a
+  // Redis that came back empty puts its own default (10,000 events) in their place. Restate them each round.
+  await (await options.queue.client).hset(options.queue.keys.meta, options.queue.metaValues);
 
   // Paused or disconnected endpoints and uninstalled shops are skipped: their deliveries wait, and
   // re-enqueueing them every round would only make the worker say no. So are destinations whose breaker
@@ -115,47 +119,16 @@ async function expireBeyondWindow(options: ReconcileOptions, now: Date): Promise
   }
 }
 
-export interface ReconcilerLoop {
-  /** Runs one round now (also what the timer calls). */
-  runOnce(): Promise<ReconcileCounts | undefined>;
-  /** Stops the timer and waits for a round in progress. */
-  stop(): Promise<void>;
-}
+export type ReconcilerLoop = Periodic<ReconcileCounts>;
 
 /** Runs `reconcileDeliveries` now and then every `intervalMs`, never two rounds at once in one process. */
 export function startReconcilerLoop(options: ReconcileOptions & { intervalMs?: number; logger: Logger }): ReconcilerLoop {
-  const interval = options.intervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<ReconcileCounts | undefined> | undefined;
-  let stopped = false;
-
-  const runOnce = () => {
-    running ??= reconcileDeliveries(options)
-      .then((counts) => {
-        if (counts.enqueued > 0) options.logger.info(counts, "reconciler re-enqueued deliveries");
-        return counts;
-      })
-      .catch((error: unknown) => {
-        options.logger.error({ err: error }, "reconciler round failed; trying again next round");
-        return undefined;
-      })
-      .finally(() => {
-        running = undefined;
-      });
-    return running;
-  };
-  const tick = async () => {
-    await runOnce();
-    if (!stopped) timer = setTimeout(tick, interval);
-  };
-  void tick();
-
-  return {
-    runOnce,
-    async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await running;
+  return startPeriodic({
+    run: () => reconcileDeliveries(options),
+    intervalMs: options.intervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS,
+    onResult: (counts) => {
+      if (counts.enqueued > 0 || counts.expired > 0) options.logger.info(counts, "reconciler re-enqueued deliveries");
     },
-  };
+    onError: (error) => options.logger.error({ err: error }, "reconciler round failed; trying again next round"),
+  });
 }

@@ -39,6 +39,8 @@ export interface DeliveryWorkerOptions {
   concurrency?: number;
   queueName?: string;
   prefix?: string;
+  /** Entries kept in the queue's event stream. */
+  eventsMaxLen?: number;
   /**
    * How long one attempt may hold a delivery before another worker may take it over. Must exceed the
    * sender's whole per-attempt deadline, or a slow but live attempt could be sent twice.
@@ -93,7 +95,7 @@ export class DeliveryJobError extends Error {
 export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWorker {
   const queueName = options.queueName ?? DELIVERY_QUEUE_NAME;
   const prefix = options.prefix ?? DELIVERY_QUEUE_PREFIX;
-  const queue = createDeliveryQueue(options.connection, { name: queueName, prefix });
+  const queue = createDeliveryQueue(options.connection, { name: queueName, prefix, eventsMaxLen: options.eventsMaxLen });
   const logger = options.logger;
   const db = options.db;
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;

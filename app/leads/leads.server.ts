@@ -95,6 +95,8 @@ export interface LeadRow {
   productUrl: string;
   variantTitle: string | null;
   tagged: boolean;
+  /** "failed": Shopify will not be asked again (see Lead.taggingError). */
+  taggingState: string;
   capturedAt: string;
   delivery: DeliverySummary;
 }
@@ -127,7 +129,7 @@ export async function listLeads({ db, shopId, filters, after, before, pageSize =
     where,
     orderBy: [{ capturedAt: order }, { id: order }],
     take: pageSize + 1,
-    select: { id: true, email: true, productId: true, productTitle: true, productUrl: true, variantTitle: true, tagged: true, capturedAt: true },
+    select: { id: true, email: true, productId: true, productTitle: true, productUrl: true, variantTitle: true, tagged: true, taggingState: true, capturedAt: true },
   });
   const hasMore = found.length > pageSize;
   const page = found.slice(0, pageSize);

@@ -152,7 +152,7 @@ export default function LeadsPage() {
           <time dateTime={lead.capturedAt}>{dateFormat.format(new Date(lead.capturedAt))}</time>
         </IndexTable.Cell>
         <IndexTable.Cell>
-          {lead.tagged ? <Badge tone="success">Tagged</Badge> : <Badge>Not yet</Badge>}
+          {lead.tagged ? <Badge tone="success">Tagged</Badge> : lead.taggingState === "failed" ? <Badge tone="warning">Not tagged</Badge> : <Badge>Not yet</Badge>}
         </IndexTable.Cell>
         <IndexTable.Cell>
           {lead.delivery === "not_sent" ? (

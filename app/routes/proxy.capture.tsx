@@ -9,7 +9,7 @@ import { CaptureValidationError, MAX_CAPTURE_BODY_BYTES, parseCaptureInput } fro
 import { captureLead, isOverload } from "../capture/capture.server";
 import { BodyTooLargeError, readBodyWithLimit } from "../lib/read-body.server";
 import { clientAddress, createRateLimiter, RateLimitedError } from "../capture/rate-limit.server";
-import { enqueueTagging } from "../customers/tagging.server";
+import { afterCapture } from "../customers/after-capture.server";
 
 // Storefront capture through the app proxy (/apps/tryon-leads/capture on the shop's domain). The proxy
 // signature is verified before any parameter is trusted; the shop comes from the verified request only.
@@ -58,7 +58,7 @@ export const action = async ({ request }: ActionFunctionArgs) => {
       {
         db,
         consumeRateLimit: consume,
-        afterCapture: (leadId) => enqueueTagging(producers.taggingQueue, leadId),
+        afterCapture: (leadId, deliveries) => afterCapture({ ...producers, taggingDeadlineMs: config.TAGGING_DEADLINE }, leadId, deliveries),
         onBackgroundError: (error, leadId) => logger.warn({ err: error, leadId }, "after-capture work not queued; the reconciler will deliver"),
       },
       { shop, input, clientIp: clientAddress(request) },

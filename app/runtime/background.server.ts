@@ -1,12 +1,14 @@
 import type { Logger } from "pino";
 import { adminGraphqlFor } from "../customers/admin-graphql.server";
 import type { AdminGraphql } from "../customers/tag-customer.server";
-import { createTaggingWorker } from "../customers/tagging.server";
+import { createTaggingWorker, createTaggingQueue } from "../customers/tagging.server";
+import { reconcileTagging } from "../customers/tagging-reconciler.server";
 import { createWebhookSender, type WebhookSenderOptions } from "../delivery/http-sender.server";
 import { startReconcilerLoop } from "../delivery/reconciler.server";
 import { createDeliveryWorker, type DeliveryWorker } from "../delivery/worker.server";
 import type { AppConfig } from "../lib/config.server";
 import { getDb, prepareDb, type Db } from "../lib/db.server";
+import { startPeriodic } from "../lib/periodic";
 import { createRedis } from "../lib/redis.server";
 import { startPruningLoop } from "../retention/pruning.server";
 import { queueLayout } from "./queues.server";
@@ -62,6 +64,7 @@ export async function startBackgroundWork(options: BackgroundWorkOptions): Promi
     retrySchedule: config.RETRY_SCHEDULE,
     queueName: layout.delivery.name,
     prefix: layout.delivery.prefix,
+    eventsMaxLen: config.QUEUE_EVENTS_MAX_LEN,
     gatePrefix: layout.gatePrefix,
     gate: {
       maxInFlight: config.DESTINATION_MAX_IN_FLIGHT,
@@ -78,7 +81,9 @@ export async function startBackgroundWork(options: BackgroundWorkOptions): Promi
     logger,
     prefix: layout.tagging.prefix,
     concurrency: config.TAGGING_CONCURRENCY,
+    redis: connection,
   });
+  const taggingQueue = createTaggingQueue(connection, { ...layout.tagging, eventsMaxLen: config.QUEUE_EVENTS_MAX_LEN });
   tagging.on("error", (error) => logger.warn({ err: error }, "tagging worker error"));
   const reconciler = startReconcilerLoop({
     db,
@@ -88,6 +93,14 @@ export async function startBackgroundWork(options: BackgroundWorkOptions): Promi
     graceMs: config.RECONCILE_GRACE,
     retrySchedule: config.RETRY_SCHEDULE,
     breakerMaxCooldownMs: config.BREAKER_MAX_COOLDOWN,
+  });
+  const taggingReconciler = startPeriodic({
+    run: () => reconcileTagging({ db, queue: taggingQueue, graceMs: config.RECONCILE_GRACE }),
+    intervalMs: config.RECONCILE_INTERVAL,
+    onResult: (counts) => {
+      if (counts.enqueued > 0) logger.info(counts, "reconciler re-enqueued taggings");
+    },
+    onError: (error) => logger.error({ err: error }, "tagging reconciler round failed; trying again next round"),
   });
   const pruning = startPruningLoop({
     db,
@@ -108,8 +121,10 @@ export async function startBackgroundWork(options: BackgroundWorkOptions): Promi
         // Each step runs even if one before it fails: a stop must release as much as it can.
         const steps: [string, () => Promise<unknown>][] = [
           ["reconciler", () => reconciler.stop()],
+          ["tagging reconciler", () => taggingReconciler.stop()],
           ["pruning", () => pruning.stop()],
           ["tagging", () => tagging.close()],
+          ["tagging queue", () => taggingQueue.close()],
           // Waits for attempts in flight to be recorded; anything cut short is taken over via its lease.
           ["delivery", () => delivery.close()],
           ["sender", async () => sender.close()],

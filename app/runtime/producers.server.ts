@@ -28,7 +28,7 @@ export function getProducers(): Producers {
     globalThis.__tryonProducers = {
       redis,
       deliveryQueue: createDeliveryQueue(redis, { ...layout.delivery, eventsMaxLen: config.QUEUE_EVENTS_MAX_LEN }),
-      taggingQueue: createTaggingQueue(redis, layout.tagging),
+      taggingQueue: createTaggingQueue(redis, { ...layout.tagging, eventsMaxLen: config.QUEUE_EVENTS_MAX_LEN }),
     };
   }
   return globalThis.__tryonProducers;

@@ -4,6 +4,7 @@ import { getDb } from "../../app/lib/db.server";
 import { getProducers } from "../../app/runtime/producers.server";
 import { encryptSecret } from "../../app/lib/secret-box.server";
 import { getConfig } from "../../app/lib/config.server";
+import { deliveryJobId } from "../../app/delivery/queue.server";
 import { installShop } from "../support/shopify";
 import { captureBody, proxyRequest } from "../support/app-proxy";
 
@@ -31,7 +32,7 @@ describe("storefront capture route (app proxy)", () => {
     await getDb().webhookEndpoint.update({ where: { id: endpoint.id }, data: { secretCiphertext: stored, secretKeyVersion: keyVersion } });
   });
 
-  it("GIVEN a validly signed submission THEN the lead and its delivery are stored and tagging is queued with the lead id only", async () => {
+  it("GIVEN a validly signed submission THEN the lead and its delivery are stored, tagging is queued with the lead id only, and the delivery waits for the tagging deadline at most", async () => {
     const body = captureBody();
     const { status, json } = await post(proxyRequest(SHOP, body));
     expect(status).toBe(201);
@@ -42,6 +43,11 @@ describe("storefront capture route (app proxy)", () => {
     expect(lead.deliveries[0]).toMatchObject({ status: "pending", event: "lead_captured" });
     const job = await getProducers().taggingQueue.getJob(`tag-${lead.id}`);
     expect(job?.data).toEqual({ leadId: lead.id });
+    expect(lead).toMatchObject({ taggingState: "pending" });
+    // Its first attempt is already queued, under its destination, to run at the deadline unless tagging brings it forward.
+    const delivery = await getProducers().deliveryQueue.getJob(deliveryJobId(lead.deliveries[0].id, 1));
+    expect(delivery).toMatchObject({ name: lead.deliveries[0].endpointId, data: {}, opts: expect.objectContaining({ delay: getConfig().TAGGING_DEADLINE }) });
+    expect(await delivery!.getState()).toBe("delayed");
   });
 
   it("GIVEN the same idempotency key twice THEN one lead, and the retry gets the same lead id with 200", async () => {
