@@ -5,8 +5,9 @@ import { Cluster, Redis, type ClusterNode, type RedisOptions } from "ioredis";
  *
  * - `worker`: blocks on Redis (BullMQ workers) and must wait out a reconnect rather than fail a command;
  *   BullMQ requires `maxRetriesPerRequest: null` for it, on a cluster inside `redisOptions`.
- * - `producer`: a web process that adds jobs and counts rate limits. It fails fast instead: the database
- *   row is already committed and the reconcilers catch up, so a request never hangs on a Redis outage.
+ * - `producer`: a web process that adds jobs and counts rate limits. It fails fast instead (one retry, a
+ *   short connect timeout): the database row is already committed and the reconcilers catch up, so a
+ *   request never hangs on a Redis outage. Commands do wait for the first connection.
  *
  * On a cluster every multi-key script must touch one hash slot: the app's keys carry hash tags
  * (`{…}`) per queue, per destination and per shop, so that queues and destinations spread over the nodes.
@@ -21,19 +22,14 @@ export interface RedisSettings {
 
 const ROLE_OPTIONS: Record<"worker" | "producer", RedisOptions> = {
   worker: { maxRetriesPerRequest: null },
-  producer: { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2_000 },
+  producer: { maxRetriesPerRequest: 1, connectTimeout: 2_000 },
 };
 
 export function createRedis(settings: RedisSettings, role: "worker" | "producer"): RedisConnection {
   const options = ROLE_OPTIONS[role];
   if (settings.REDIS_CLUSTER_NODES?.length) {
     const nodes: ClusterNode[] = settings.REDIS_CLUSTER_NODES.map(({ host, port }) => ({ host, port }));
-    // A producer must not queue commands while the cluster is unreachable either.
-    return new Cluster(nodes, {
-      redisOptions: options,
-      enableOfflineQueue: role === "worker",
-      ...(role === "producer" ? { clusterRetryStrategy: (times: number) => Math.min(times * 200, 2_000) } : {}),
-    });
+    return new Cluster(nodes, { redisOptions: options });
   }
   return new Redis(settings.REDIS_URL, options);
 }
