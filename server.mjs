@@ -4,5 +4,14 @@
 import { startHttpServer } from "./server-app.mjs";
 
 const http = await startHttpServer({ port: Number(process.env.PORT || 3000) });
+const runtime = http.build.entry.module;
+// What would otherwise reach stderr raw (with whatever an error message holds) goes through the redacting
+// logger; the process still stops, as Node would stop it.
+for (const event of ["uncaughtException", "unhandledRejection"]) {
+  process.on(event, (error) => {
+    runtime.logServerError(error, { source: event });
+    process.exit(1);
+  });
+}
 console.log(`tryon-leads listening on http://localhost:${http.port}`);
-await http.build.entry.module.runWebProcess(http);
+await runtime.runWebProcess(http);

@@ -1,11 +1,24 @@
 import { PassThrough } from "node:stream";
 import { renderToPipeableStream } from "react-dom/server";
 import { RemixServer } from "@remix-run/react";
-import { createReadableStreamFromReadable, type EntryContext } from "@remix-run/node";
+import { createReadableStreamFromReadable, type ActionFunctionArgs, type EntryContext, type LoaderFunctionArgs } from "@remix-run/node";
 import { isbot } from "isbot";
 import { addDocumentResponseHeaders } from "./shopify.server";
+import { getLogger } from "./lib/logger.server";
+import { reportUnhandledError, requestLineOf, type ErrorLocation } from "./lib/error-reporting.server";
 export { startInProcessWorker, runWorkerProcess, runWebProcess } from "./runtime/processes.server";
 export { startBackgroundWork } from "./runtime/background.server";
+
+/** Remix calls this for every error a loader, action or render did not handle; a client that left is no error. */
+export function handleError(error: unknown, { request }: LoaderFunctionArgs | ActionFunctionArgs) {
+  if (request.signal.aborted) return;
+  reportUnhandledError(getLogger(), error, requestLineOf(request));
+}
+
+/** For the HTTP server (server-app.mjs): errors that escaped Remix, such as a response stream that failed. */
+export function logServerError(error: unknown, where: ErrorLocation) {
+  reportUnhandledError(getLogger(), error, where);
+}
 
 
 export const streamTimeout = 5000;
@@ -33,7 +46,7 @@ export default async function handleRequest(
       },
       onError(error) {
         responseStatusCode = 500;
-        console.error(error);
+        reportUnhandledError(getLogger(), error, requestLineOf(request));
       },
     });
     setTimeout(abort, streamTimeout + 1000);

@@ -101,6 +101,8 @@ Object.assign(process.env, {
   ENCRYPTION_KEYS: `1:${randomBytes(32).toString("base64")}`,
   RUN_WORKER_IN_PROCESS: "false",
   LOG_LEVEL: "silent",
+  // The bench plays Shopify's app proxy, which names each shopper's address in X-Forwarded-For.
+  TRUSTED_PROXY_HOPS: "1",
 });
 
 // ---------------------------------------------------------------- types

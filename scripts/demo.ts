@@ -25,7 +25,10 @@ const dbFile = path.resolve(`demo-${randomBytes(3).toString("hex")}.sqlite`);
 const prefix = `demo${randomBytes(3).toString("hex")}`;
 
 // The demo's own database and Redis namespace; keys and the app secret come from .env (npm start writes it).
+// This script plays Shopify's app proxy, the one proxy in front of the app: it names each shopper's address
+// in X-Forwarded-For, and the app counts rate limits per address from there.
 Object.assign(process.env, {
+  TRUSTED_PROXY_HOPS: "1",
   DATABASE_URL: `file:${dbFile}`,
   QUEUE_PREFIX: prefix,
   RUN_WORKER_IN_PROCESS: "false",

@@ -1,8 +1,10 @@
 import { z } from "zod";
+import { decodeUtf8, InputRefusedError, policyText, textProblem } from "../lib/input-policy";
 
 /**
  * The storefront widget's capture request, validated strictly before anything is stored. Text is
- * normalised to Unicode NFC and stored as typed; it is encoded wherever it is output (HTML by React,
+ * normalised to Unicode NFC and held to the app's input policy (valid UTF-8, no control characters,
+ * a length limit per field), then stored as typed; it is encoded wherever it is output (HTML by React,
  * CSV by the exporter, JSON by the serializer), never escaped on the way in.
  */
 
@@ -12,15 +14,42 @@ const text = (max: number) =>
   z
     .string()
     .transform((s) => s.normalize("NFC").trim())
-    .pipe(z.string().min(1, "is required").max(max, `must be at most ${max} characters`));
+    .pipe(policyText({ maxLength: max }).pipe(z.string().min(1, "is required")));
 
 const optionalText = (max: number) =>
   z
     .string()
     .transform((s) => s.normalize("NFC").trim())
-    .pipe(z.string().max(max, `must be at most ${max} characters`))
+    .pipe(policyText({ maxLength: max }))
     .optional()
     .transform((s) => (s ? s : undefined));
+
+/** How deep the try-on detail may nest: the widget sends at most 4 levels. */
+const MAX_TRY_ON_DEPTH = 8;
+
+/**
+ * The first problem in a JSON value's keys and strings under the input policy (line breaks allowed in
+ * values: this is free-form vendor detail), as a path and a message; walked without recursion so that
+ * any nesting is answered, not a stack overflow.
+ */
+function jsonTextProblem(root: unknown): { path: string[]; message: string } | null {
+  const stack: { value: unknown; path: string[] }[] = [{ value: root, path: [] }];
+  while (stack.length) {
+    const { value, path } = stack.pop()!;
+    if (path.length > MAX_TRY_ON_DEPTH) return { path: [], message: `nests deeper than ${MAX_TRY_ON_DEPTH} levels` };
+    if (typeof value === "string") {
+      const problem = textProblem(value, { maxLength: MAX_CAPTURE_BODY_BYTES, multiline: true });
+      if (problem) return { path, message: problem };
+    } else if (typeof value === "object" && value !== null) {
+      for (const [key, child] of Object.entries(value)) {
+        const problem = textProblem(key, { maxLength: 100 });
+        if (problem) return { path, message: `has a key that ${problem}` };
+        stack.push({ value: child, path: [...path, key] });
+      }
+    }
+  }
+  return null;
+}
 
 /**
  * A practical strict email check: one @, a local part of allowed atoms (dot-separated, no leading,
@@ -57,7 +86,13 @@ export const captureInputSchema = z.object({
     .record(z.unknown())
     .nullable()
     .optional()
-    .refine((v) => v === null || v === undefined || JSON.stringify(v).length <= 2048, "must be at most 2 KB"),
+    .superRefine((v, ctx) => {
+      if (!v) return;
+      // The walk bounds the depth before anything serialises the value recursively.
+      const problem = jsonTextProblem(v);
+      if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, path: problem.path, message: problem.message });
+      else if (JSON.stringify(v).length > 2048) ctx.addIssue({ code: z.ZodIssueCode.custom, message: "must be at most 2 KB" });
+    }),
   utm: z
     .object({
       source: optionalText(255),
@@ -97,6 +132,18 @@ const FIELD_LABELS: Record<string, string> = {
   idempotencyKey: "Idempotency key",
   locale: "Locale",
 };
+
+/** Parses the bytes of a capture request: UTF-8 JSON; the first problem becomes a field-named error. */
+export function parseCaptureBody(bytes: Uint8Array): CaptureInput {
+  let raw: string;
+  try {
+    raw = decodeUtf8(bytes, "body");
+  } catch (error) {
+    if (error instanceof InputRefusedError) throw new CaptureValidationError("body", "The request body is not valid UTF-8");
+    throw error;
+  }
+  return parseCaptureInput(raw);
+}
 
 /** Parses the JSON text of a capture request; the first problem becomes a field-named error. */
 export function parseCaptureInput(raw: string): CaptureInput {

@@ -3,6 +3,7 @@ import type { Db } from "../lib/db.server";
 import { recordLeadWithDeliveries } from "../delivery/outbox.server";
 import type { CaptureInput } from "./capture-input";
 import { RateLimitedError } from "./rate-limit.server";
+import { submissionHash } from "./submission-hash";
 
 /**
  * A shopper's consented email after a try-on becomes a lead: rate-limited, written with its deliveries
@@ -19,9 +20,20 @@ export interface CaptureDeps {
   onBackgroundError?: (error: unknown, leadId: string) => void;
 }
 
+/**
+ * The idempotency key was already used for a different submission. Nothing was stored; the widget sends
+ * the submission again under a fresh key, so neither shopper's lead is lost.
+ */
+export class IdempotencyConflictError extends Error {
+  constructor() {
+    super("This idempotency key was already used for a different submission; send it again with a new key");
+    this.name = "IdempotencyConflictError";
+  }
+}
+
 export interface CaptureResult {
   leadId: string;
-  /** The idempotency key was seen before: the stored lead is returned and nothing new is written. */
+  /** The idempotency key was seen before with the same submission: the stored lead is returned and nothing new is written. */
   duplicate: boolean;
 }
 
@@ -30,6 +42,7 @@ export async function captureLead(
   request: { shop: { id: string; domain: string }; input: CaptureInput; clientIp: string | null },
 ): Promise<CaptureResult> {
   const { input, shop } = request;
+  const hash = submissionHash(input);
   try {
     await deps.consumeRateLimit({ shop: shop.domain, ip: request.clientIp, email: input.email });
   } catch (error) {
@@ -51,7 +64,12 @@ export async function captureLead(
     utm: input.utm,
     pageUrl: input.pageUrl ?? null,
     idempotencyKey: input.idempotencyKey ?? null,
+    submissionHash: hash,
   });
+  // Leads stored before keys were bound to submissions have no hash: they answer as a repeat, as they did.
+  if (recorded.duplicate && recorded.lead.submissionHash && recorded.lead.submissionHash !== hash) {
+    throw new IdempotencyConflictError();
+  }
   if (!recorded.duplicate) {
     // After the commit. If Redis is unreachable the lead is still safe: the reconcilers pick it up.
     await deps.afterCapture(recorded.lead.id, recorded.deliveries).catch((error) => deps.onBackgroundError?.(error, recorded.lead.id));

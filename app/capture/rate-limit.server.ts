@@ -68,9 +68,3 @@ export function createRateLimiter({ redis, secret, rules = DEFAULT_CAPTURE_LIMIT
   };
 }
 
-/** The shopper's address as reported by Shopify's proxy (first X-Forwarded-For entry). */
-export function clientAddress(request: Request): string | null {
-  const forwarded = request.headers.get("x-forwarded-for");
-  const first = forwarded?.split(",")[0]?.trim();
-  return first || null;
-}

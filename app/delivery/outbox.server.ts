@@ -34,6 +34,8 @@ export interface CapturedLead {
   pageUrl?: string | null;
   /** Makes a retried capture request store the lead once. */
   idempotencyKey?: string | null;
+  /** What the idempotency key is bound to (see submissionHash), stored with the lead. */
+  submissionHash?: string | null;
 }
 
 export type StoredLead = Prisma.LeadGetPayload<object>;
@@ -134,7 +136,7 @@ const LEAD_COLUMNS = [
   ["productUrl", "text"], ["variantId", "text"], ["variantTitle", "text"], ["resultContext", "text"], ["consent", "boolean"],
   ["tagged", "boolean"], ["taggedAt", "timestamp(3)"], ["customerId", "text"], ["taggingState", "text"], ["utmSource", "text"], ["utmMedium", "text"],
   ["utmCampaign", "text"], ["utmTerm", "text"], ["utmContent", "text"], ["pageUrl", "text"], ["idempotencyKey", "text"],
-  ["capturedAt", "timestamp(3)"],
+  ["submissionHash", "text"], ["capturedAt", "timestamp(3)"],
 ] as const satisfies readonly (readonly [keyof StoredLead, string])[];
 
 const quoted = (names: readonly string[]) => names.map((n) => `"${n}"`).join(", ");
@@ -261,6 +263,7 @@ function leadData(input: CapturedLead, now: Date): Prisma.LeadUncheckedCreateInp
     utmContent: input.utm?.content || null,
     pageUrl: input.pageUrl || null,
     idempotencyKey: input.idempotencyKey || null,
+    submissionHash: input.submissionHash ?? null,
     capturedAt: now,
   };
 }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DELIVERY_STATUSES, type DeliveryStatus } from "../delivery/types";
+import { policyText } from "../lib/input-policy";
 
 /** Filters of the delivery log, read from the Manage page's query string. Dates are UTC days. */
 
@@ -22,7 +23,7 @@ export const deliveryLogFiltersSchema = z
     status: z.preprocess(blankAsUndefined, z.enum(DELIVERY_STATUSES, { message: "Unknown delivery status" }).optional()),
     from: z.preprocess(blankAsUndefined, utcDaySchema.optional()),
     to: z.preprocess(blankAsUndefined, utcDaySchema.optional()),
-    lead: z.preprocess(blankAsUndefined, z.string().trim().max(64, "Unknown lead").optional()),
+    lead: z.preprocess(blankAsUndefined, policyText({ maxLength: 64 }).transform((s) => s.trim()).optional()),
   })
   .refine((f) => !(f.from && f.to && f.from > f.to), "The start date is after the end date");
 

@@ -1,5 +1,6 @@
 import type { Db, Prisma } from "../lib/db.server";
 import type { DeliveryErrorCode, DeliveryStatus, WebhookEvent } from "../delivery/types";
+import { textProblem } from "../lib/input-policy";
 import { endOfDay, startOfDay, type DeliveryLogFilters } from "./delivery-log-filters";
 
 /**
@@ -70,10 +71,16 @@ function encodeCursor(row: { createdAt: Date; id: string }): string {
   return Buffer.from(JSON.stringify([row.createdAt.getTime(), row.id])).toString("base64url");
 }
 
+/** The last moment a Date can hold. */
+const MAX_TIME_MS = 8.64e15;
+
 function decodeCursor(raw: string): { createdAt: Date; id: string } | null {
   try {
     const value: unknown = JSON.parse(Buffer.from(raw, "base64url").toString("utf8"));
-    if (Array.isArray(value) && value.length === 2 && Number.isSafeInteger(value[0]) && typeof value[1] === "string" && value[1].length <= 64) {
+    if (
+      Array.isArray(value) && value.length === 2 && Number.isSafeInteger(value[0]) && Math.abs(value[0]) <= MAX_TIME_MS &&
+      typeof value[1] === "string" && textProblem(value[1], { maxLength: 64 }) === null
+    ) {
       return { createdAt: new Date(value[0]), id: value[1] };
     }
   } catch {

@@ -1,17 +1,29 @@
 import { z } from "zod";
 import { utcDaySchema } from "./delivery-log-filters";
 import { MAX_OVERLAP_HOURS } from "./rotation-policy";
+import { textProblem } from "../lib/input-policy";
 
 /**
  * Everything the webhook page's forms can ask for, as one discriminated union on `intent`. Ids are only ever
  * looked up together with the shop from the verified session; here they are just bounded strings.
  */
 
-const id = z.string().trim().min(1, "Missing id").max(64, "Unknown id");
+const id = z
+  .string()
+  .trim()
+  .min(1, "Missing id")
+  .max(64, "Unknown id")
+  .refine((s) => textProblem(s, { maxLength: 64 }) === null, "Unknown id");
 const day = utcDaySchema;
 
 export const webhookIntentSchema = z.discriminatedUnion("intent", [
-  z.object({ intent: z.literal("connect"), url: z.string().max(2048, "The URL is longer than 2048 characters") }),
+  z.object({
+    intent: z.literal("connect"),
+    url: z
+      .string()
+      .max(2048, "The URL is longer than 2048 characters")
+      .refine((s) => textProblem(s, { maxLength: 2048 }) === null, "The URL contains characters a URL cannot have"),
+  }),
   z.object({
     intent: z.literal("rotate"),
     endpointId: id,

@@ -1,4 +1,5 @@
 import type { Db, Prisma } from "../lib/db.server";
+import { textProblem } from "../lib/input-policy";
 import type { LeadFilters } from "./filters";
 
 export const LEADS_PAGE_SIZE = 50;
@@ -20,12 +21,16 @@ export function encodeCursor(cursor: LeadCursor): string {
   return Buffer.from(JSON.stringify([cursor.capturedAt.getTime(), cursor.id])).toString("base64url");
 }
 
+/** The last moment a Date can hold. */
+const MAX_TIME_MS = 8.64e15;
+
 export function decodeCursor(raw: string): LeadCursor {
   try {
     const value: unknown = JSON.parse(Buffer.from(raw, "base64url").toString("utf8"));
     if (
       Array.isArray(value) && value.length === 2 &&
-      Number.isSafeInteger(value[0]) && typeof value[1] === "string" && value[1].length <= 64
+      Number.isSafeInteger(value[0]) && Math.abs(value[0]) <= MAX_TIME_MS &&
+      typeof value[1] === "string" && textProblem(value[1], { maxLength: 64 }) === null
     ) {
       return { capturedAt: new Date(value[0]), id: value[1] };
     }

@@ -205,6 +205,18 @@ const schema = z
     // ---- Processes -------------------------------------------------------------------------------------
     /** How long a process may take to stop on SIGTERM before it exits anyway. @defaultValue 20s */
     SHUTDOWN_TIMEOUT: duration("20s", { min: 100, max: 600_000 }),
+    /**
+     * How many proxies in front of the app append to X-Forwarded-For (Shopify's app proxy counts as one,
+     * and so does each load balancer of the host): the storefront client's address, for rate limits, is
+     * read that many entries from the right. 0 (the default outside production) trusts no header and uses
+     * the socket's peer. Required in production, where a wrong guess either lets any client rotate its
+     * address or counts every shopper as the load balancer. See the README, "Running behind a proxy".
+     */
+    TRUSTED_PROXY_HOPS: z
+      .string()
+      .regex(/^\d{1,2}$/, "must be a whole number of proxies from 0 to 99, e.g. 2 for Shopify's app proxy plus one load balancer")
+      .transform(Number)
+      .optional(),
   })
   .superRefine((env, ctx) => {
     if (env.DELIVERY_LEASE < env.ATTEMPT_TIMEOUT + 1_000) {
@@ -215,6 +227,13 @@ const schema = z
     }
     if (env.BREAKER_MAX_COOLDOWN < env.BREAKER_COOLDOWN) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["BREAKER_MAX_COOLDOWN"], message: "must be at least BREAKER_COOLDOWN" });
+    }
+    if (env.NODE_ENV === "production" && env.TRUSTED_PROXY_HOPS === undefined) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ["TRUSTED_PROXY_HOPS"],
+        message: "is required in production: the number of proxies in front of the app, counting Shopify's app proxy (see the README, \"Running behind a proxy\")",
+      });
     }
   });
 
@@ -236,8 +255,9 @@ function isHttpUrl(value: string): boolean {
   }
 }
 
-export type AppConfig = Omit<z.infer<typeof schema>, "ENCRYPTION_KEYS"> & {
+export type AppConfig = Omit<z.infer<typeof schema>, "ENCRYPTION_KEYS" | "TRUSTED_PROXY_HOPS"> & {
   ENCRYPTION_KEYS: Map<number, Buffer>;
+  TRUSTED_PROXY_HOPS: number;
   databaseProvider: "sqlite" | "postgresql";
   currentKeyVersion: number;
 };
@@ -257,6 +277,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   const data = parsed.data;
   return {
     ...data,
+    TRUSTED_PROXY_HOPS: data.TRUSTED_PROXY_HOPS ?? 0,
     databaseProvider: data.DATABASE_URL.startsWith("file:") ? "sqlite" : "postgresql",
     currentKeyVersion: Math.max(...data.ENCRYPTION_KEYS.keys()),
   };

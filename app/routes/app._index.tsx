@@ -1,10 +1,10 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
 import { redirect } from "@remix-run/node";
-import { authenticate } from "../shopify.server";
+import { authenticateAdmin } from "../lib/admin.server";
 
 // The Leads tab is the app's home: keep the embedded query (host, shop, id_token) on the way there.
 export const loader = async ({ request }: LoaderFunctionArgs) => {
-  await authenticate.admin(request);
+  await authenticateAdmin(request);
   const url = new URL(request.url);
   return redirect(`/app/leads${url.search}`);
 };

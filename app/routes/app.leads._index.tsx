@@ -1,5 +1,5 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
-import { Form, useFetcher, useLoaderData, useNavigate, useNavigation, useSearchParams } from "@remix-run/react";
+import { Form, useLoaderData, useNavigate, useNavigation, useSearchParams } from "@remix-run/react";
 import {
   Badge,
   BlockStack,
@@ -16,8 +16,9 @@ import {
   TextField,
   Banner,
 } from "@shopify/polaris";
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { requireAdminShop } from "../lib/admin.server";
+import { readAdminQuery } from "../lib/admin-input.server";
 import { getDb } from "../lib/db.server";
 import { InvalidFiltersError, parseLeadFilters } from "../leads/filters";
 import { InvalidCursorError, listLeads, listTriedProducts, type DeliverySummary } from "../leads/leads.server";
@@ -26,12 +27,12 @@ import { IntegrationsCard, WEBHOOK_PAGE, WebhookHealthBanner } from "../integrat
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const { shop } = await requireAdminShop(request);
-  const url = new URL(request.url);
+  const query = readAdminQuery(request);
   const db = getDb();
   let filterError: string | null = null;
   let filters;
   try {
-    filters = parseLeadFilters(url.searchParams);
+    filters = parseLeadFilters(query);
   } catch (error) {
     if (!(error instanceof InvalidFiltersError)) throw error;
     filterError = error.message;
@@ -43,8 +44,8 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
       db,
       shopId: shop.id,
       filters,
-      after: url.searchParams.get("after"),
-      before: url.searchParams.get("before"),
+      after: query.get("after"),
+      before: query.get("before"),
     });
   } catch (error) {
     if (!(error instanceof InvalidCursorError)) throw error;
@@ -72,30 +73,38 @@ const DELIVERY_BADGE: Record<DeliverySummary, { tone?: "success" | "critical" | 
 const dateFormat = new Intl.DateTimeFormat("en", { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" });
 
 function ExportButton({ label = "Export CSV" }: { label?: string }) {
-  const fetcher = useFetcher<{ downloadUrl?: string; error?: string }>();
   const [params] = useSearchParams();
-  useEffect(() => {
-    const url = fetcher.data?.downloadUrl;
-    if (!url || fetcher.state !== "idle") return;
-    const anchor = document.createElement("a");
-    anchor.href = url;
-    anchor.download = "";
-    document.body.appendChild(anchor);
-    anchor.click();
-    anchor.remove();
-  }, [fetcher.data, fetcher.state]);
-  const body: Record<string, string> = {};
-  for (const key of ["q", "product", "from", "to"]) {
-    const value = params.get(key);
-    if (value) body[key] = value;
-  }
+  const [state, setState] = useState<{ busy: boolean; error: string | null }>({ busy: false, error: null });
+  const start = async () => {
+    const body = new URLSearchParams();
+    for (const key of ["q", "product", "from", "to"]) {
+      const value = params.get(key);
+      if (value) body.set(key, value);
+    }
+    setState({ busy: true, error: null });
+    try {
+      // A plain fetch to the resource route: App Bridge adds the session token, and the answer's status is its own.
+      const response = await fetch("/app/leads/export", { method: "POST", body });
+      const answer = (await response.json().catch(() => ({}))) as { downloadUrl?: string; error?: { message?: string } };
+      if (!response.ok || !answer.downloadUrl) throw new Error(answer.error?.message ?? "The export could not start; try again");
+      const anchor = document.createElement("a");
+      anchor.href = answer.downloadUrl;
+      anchor.download = "";
+      document.body.appendChild(anchor);
+      anchor.click();
+      anchor.remove();
+      setState({ busy: false, error: null });
+    } catch (error) {
+      setState({ busy: false, error: error instanceof Error ? error.message : "The export could not start; try again" });
+    }
+  };
   return (
-    <Button
-      loading={fetcher.state !== "idle"}
-      onClick={() => fetcher.submit(body, { method: "post", action: "/app/leads/export" })}
-    >
-      {label}
-    </Button>
+    <InlineStack gap="200" blockAlign="center">
+      {state.error ? <Text as="span" tone="critical">{state.error}</Text> : null}
+      <Button loading={state.busy} onClick={start}>
+        {label}
+      </Button>
+    </InlineStack>
   );
 }
 

@@ -3,6 +3,7 @@ import { data } from "@remix-run/node";
 import { useActionData, useLoaderData } from "@remix-run/react";
 import { BlockStack, Layout, Page } from "@shopify/polaris";
 import { requireAdminShop } from "../lib/admin.server";
+import { readAdminForm, readAdminQuery } from "../lib/admin-input.server";
 import { InvalidDeliveryFiltersError, parseDeliveryLogFilters, type DeliveryLogFilters } from "../integrations/delivery-log-filters";
 import { listDeliveries } from "../integrations/delivery-log.server";
 import { connectEndpoint, findLiveEndpoint } from "../integrations/endpoints.server";
@@ -34,11 +35,11 @@ import { SecretReveal } from "../integrations/ui/SecretReveal";
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const { shop } = await requireAdminShop(request);
   const { db } = getWebhookServices();
-  const url = new URL(request.url);
+  const query = readAdminQuery(request);
   let filters: DeliveryLogFilters = {};
   let filterError: string | null = null;
   try {
-    filters = parseDeliveryLogFilters(url.searchParams);
+    filters = parseDeliveryLogFilters(query);
   } catch (error) {
     if (!(error instanceof InvalidDeliveryFiltersError)) throw error;
     filterError = error.message;
@@ -50,19 +51,20 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
     shopId: shop.id,
     endpointId: endpoint && !filters.lead ? endpoint.id : undefined,
     filters,
-    after: url.searchParams.get("after"),
+    after: query.get("after"),
   });
   return { shopDomain: shop.domain, endpoint, log, filters, filterError, guide: RECEIVER_GUIDE };
 };
 
 export const action = async ({ request, context }: ActionFunctionArgs) => {
   const { shop } = await requireAdminShop(request);
+  const form = await readAdminForm(request);
   const services = getWebhookServices();
   const transport = webhookTransportOf(context);
   const { db } = services;
   let intent;
   try {
-    intent = parseWebhookIntent(await request.formData());
+    intent = parseWebhookIntent(form);
   } catch (error) {
     if (error instanceof InvalidIntentError) return data<WebhookActionData>({ intent: "invalid", error: error.message }, { status: 400 });
     throw error;

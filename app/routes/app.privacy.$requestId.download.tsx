@@ -1,5 +1,6 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
 import { requireAdminShop } from "../lib/admin.server";
+import { readAdminParam } from "../lib/admin-input.server";
 import { getDb } from "../lib/db.server";
 import { buildDataReport } from "../compliance/data-report.server";
 import { DataRequestClosedError, DataRequestNotFoundError } from "../compliance/errors";
@@ -8,8 +9,9 @@ import { DataRequestClosedError, DataRequestNotFoundError } from "../compliance/
 // shop can read its own requests; an id of another shop's request is "not found".
 export const loader = async ({ request, params }: LoaderFunctionArgs) => {
   const { shop } = await requireAdminShop(request);
+  const requestId = readAdminParam(params, "requestId", { maxLength: 64 });
   try {
-    const report = await buildDataReport(getDb(), { shopId: shop.id, requestId: params.requestId ?? "" });
+    const report = await buildDataReport(getDb(), { shopId: shop.id, requestId });
     return new Response(JSON.stringify(report, null, 2), {
       headers: {
         "Content-Type": "application/json; charset=utf-8",

@@ -5,6 +5,7 @@ import { Badge, Banner, BlockStack, Button, Card, Checkbox, IndexTable, InlineSt
 import { useState } from "react";
 import { requireAdminShop } from "../lib/admin.server";
 import { getConfig } from "../lib/config.server";
+import { readAdminForm } from "../lib/admin-input.server";
 import { getDb } from "../lib/db.server";
 import { completeDataRequest, listDataRequests } from "../compliance/data-requests.server";
 import { DataRequestNotFoundError } from "../compliance/errors";
@@ -34,12 +35,12 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
 export const action = async ({ request }: ActionFunctionArgs) => {
   if (request.method !== "POST") return data({ error: "Use POST" }, { status: 405 });
   const { shop } = await requireAdminShop(request);
-  const form = await request.formData();
+  const form = await readAdminForm(request);
   const intent = form.get("intent");
   const db = getDb();
   if (intent === "complete") {
     const requestId = form.get("requestId");
-    if (typeof requestId !== "string" || !requestId) return data({ error: "Which request?" }, { status: 422 });
+    if (typeof requestId !== "string" || !requestId || requestId.length > 64) return data({ error: "Which request?" }, { status: 422 });
     try {
       await completeDataRequest(db, { shopId: shop.id, requestId });
     } catch (error) {

@@ -5,10 +5,11 @@ import { getDb } from "../lib/db.server";
 import { getLogger } from "../lib/logger.server";
 import { getProducers } from "../runtime/producers.server";
 import { ensureShop } from "../shops/shops.server";
-import { CaptureValidationError, MAX_CAPTURE_BODY_BYTES, parseCaptureInput } from "../capture/capture-input";
-import { captureLead, isOverload } from "../capture/capture.server";
+import { CaptureValidationError, MAX_CAPTURE_BODY_BYTES, parseCaptureBody } from "../capture/capture-input";
+import { captureLead, IdempotencyConflictError, isOverload } from "../capture/capture.server";
 import { BodyTooLargeError, readBodyWithLimit } from "../lib/read-body.server";
-import { clientAddress, createRateLimiter, RateLimitedError } from "../capture/rate-limit.server";
+import { clientAddress } from "../lib/client-address";
+import { createRateLimiter, RateLimitedError } from "../capture/rate-limit.server";
 import { afterCapture } from "../customers/after-capture.server";
 
 // Storefront capture through the app proxy (/apps/tryon-leads/capture on the shop's domain). The proxy
@@ -25,7 +26,7 @@ let consume: ReturnType<typeof createRateLimiter> | undefined;
 
 export const loader = () => answer(405, { error: { field: "method", message: "Use POST" } }, { Allow: "POST" });
 
-export const action = async ({ request }: ActionFunctionArgs) => {
+export const action = async ({ request, context }: ActionFunctionArgs) => {
   if (request.method !== "POST") return loader();
   let session;
   try {
@@ -40,7 +41,7 @@ export const action = async ({ request }: ActionFunctionArgs) => {
 
   let input;
   try {
-    input = parseCaptureInput((await readBodyWithLimit(request, MAX_CAPTURE_BODY_BYTES)).toString("utf8"));
+    input = parseCaptureBody(await readBodyWithLimit(request, MAX_CAPTURE_BODY_BYTES));
   } catch (error) {
     if (error instanceof BodyTooLargeError) return answer(413, { error: { field: "body", message: error.message } });
     if (error instanceof CaptureValidationError) return answer(422, { error: { field: error.field, message: error.message } });
@@ -61,11 +62,22 @@ export const action = async ({ request }: ActionFunctionArgs) => {
         afterCapture: (leadId, deliveries) => afterCapture({ ...producers, taggingDeadlineMs: config.TAGGING_DEADLINE }, leadId, deliveries),
         onBackgroundError: (error, leadId) => logger.warn({ err: error, leadId }, "after-capture work not queued; the reconciler will deliver"),
       },
-      { shop, input, clientIp: clientAddress(request) },
+      {
+        shop,
+        input,
+        clientIp: clientAddress({
+          forwardedFor: request.headers.get("x-forwarded-for"),
+          socketAddress: context.socketAddress,
+          trustedHops: config.TRUSTED_PROXY_HOPS,
+        }),
+      },
     );
     logger.info({ shop: shop.domain, leadId: result.leadId, duplicate: result.duplicate }, "lead captured");
     return answer(result.duplicate ? 200 : 201, { ok: true, leadId: result.leadId });
   } catch (error) {
+    if (error instanceof IdempotencyConflictError) {
+      return answer(409, { error: { field: "idempotencyKey", message: error.message } });
+    }
     if (error instanceof RateLimitedError) {
       return answer(429, { error: { field: "rate", message: "Too many submissions, please wait a moment" } }, { "Retry-After": String(error.retryAfterSeconds) });
     }

@@ -13,9 +13,9 @@ const SHOP_B = "export-b.myshopify.com";
 let shopAId = "";
 
 async function requestTicket(shop: string, fields: Record<string, string> = {}) {
-  const result = await action({ request: await formRequest("/app/leads/export", shop, fields), params: {}, context: {} });
-  if (result instanceof Response) throw new Error(`export action answered ${result.status}`);
-  return result as { downloadUrl: string };
+  const response = await action({ request: await formRequest("/app/leads/export", shop, fields), params: {}, context: {} });
+  if (response.status !== 200) throw new Error(`export action answered ${response.status}`);
+  return (await response.json()) as { downloadUrl: string };
 }
 
 async function download(url: string) {
@@ -95,7 +95,8 @@ describe("CSV export", () => {
 
   it("answers 422 to invalid filters and 401 without a session token", async () => {
     const bad = await action({ request: await formRequest("/app/leads/export", SHOP_A, { from: "2026-13-45x" }), params: {}, context: {} });
-    expect(bad).toHaveProperty("init.status", 422);
+    expect(bad.status).toBe(422);
+    expect(await bad.json()).toEqual({ error: { field: "from", message: "Dates are YYYY-MM-DD" } });
     const anonymous = new Request(new URL("/app/leads/export", TEST_APP_URL), { method: "POST", body: new URLSearchParams({}), headers: { Authorization: "Bearer nope" } });
     const refused = await action({ request: anonymous, params: {}, context: {} }).catch((r: unknown) => r);
     expect(refused).toBeInstanceOf(Response);

@@ -132,6 +132,19 @@ describe("storefront capture route (app proxy)", () => {
     expect(await leadCount()).toBe(before);
   });
 
+  it("with no trusted proxy (the default) counts the connection's peer address and ignores X-Forwarded-For", async () => {
+    const capture = async (socketAddress: string) => {
+      // proxyRequest sends a fresh random X-Forwarded-For each time.
+      const response = await action({ request: proxyRequest(SHOP, captureBody()), params: {}, context: { socketAddress } });
+      return response.status;
+    };
+    const statuses: number[] = [];
+    for (let i = 0; i < 21; i++) statuses.push(await capture("192.0.2.10"));
+    expect(statuses.slice(0, 20)).toEqual(Array(20).fill(201));
+    expect(statuses[20]).toBe(429);
+    expect(await capture("192.0.2.11")).toBe(201);
+  });
+
   it("answers 405 to GET", async () => {
     const response = await loader();
     expect(response.status).toBe(405);

@@ -278,6 +278,34 @@ describe("storefront widget", () => {
     expect(second!.body).toEqual(first!.body);
   });
 
+  it("sends the lead once more under a fresh key when the app says the key was used for another submission", async () => {
+    const page = await openProductPage();
+    const conflict = { status: 409, json: { error: { field: "idempotencyKey", message: "This idempotency key was already used for a different submission" } } };
+    shop.script(conflict);
+    await tryOnResult(page, { resultId: "r" });
+    await fillAndSend(page);
+    await expect.poll(() => live(page).textContent()).toBe(M.success);
+    const [first, second] = await waitForCaptures(2);
+    expect(second!.body.idempotencyKey).toMatch(UUID);
+    expect(second!.body.idempotencyKey).not.toBe(first!.body.idempotencyKey);
+    expect({ ...second!.body, idempotencyKey: null }).toEqual({ ...first!.body, idempotencyKey: null });
+  });
+
+  it("after a second conflict shows the generic error, and Try again sends under another fresh key", async () => {
+    const page = await openProductPage();
+    const conflict = { status: 409, json: { error: { field: "idempotencyKey", message: "conflict" } } };
+    shop.script(conflict, conflict);
+    await tryOnResult(page, { resultId: "r" });
+    await fillAndSend(page);
+    await expect.poll(() => page.textContent("#tol-form-error")).toBe(M.generic);
+    await page.waitForTimeout(100);
+    expect(shop.captured).toHaveLength(2); // one automatic resend, then it stops
+    await page.click("[data-tol-submit]");
+    await expect.poll(() => live(page).textContent()).toBe(M.success);
+    const keys = (await waitForCaptures(3)).map((c) => c.body.idempotencyKey);
+    expect(new Set(keys).size).toBe(3);
+  });
+
   it("retries a dropped connection once with the same key and fails gracefully while the app is down", async () => {
     const page = await openProductPage();
     const appDown = "<!doctype html><title>Bad gateway</title><h1>This app is not responding</h1>";

@@ -3,15 +3,14 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import express from "express";
-import { createRequestHandler } from "@remix-run/express";
 import type { AppLoadContext, ServerBuild } from "@remix-run/node";
 import "../../app/runtime/load-context";
 import { createServer as createViteServer, type ViteDevServer } from "vite";
 
 /**
  * The real app, served in-process on 127.0.0.1 for browser tests: Vite's dev server in middleware mode
- * (so the app is compiled from source, never from a stale build) behind Express, with Remix's Express
- * request handler loading the server build from Vite. It shares the calling test file's process and so
+ * (so the app is compiled from source, never from a stale build) behind Express, with the production
+ * server's request handling (server-app.mjs `mountRemix`) loading the server build from Vite. It shares the calling test file's process and so
  * its `process.env` (the fresh test database, the test API key and secret) and its database client.
  */
 export interface AppServer {
@@ -29,6 +28,8 @@ export interface StartAppServerOptions {
    * server before the app's modules load, for flows that redirect to absolute app URLs.
    */
   appUrl?: "keep" | "local";
+  /** Handed to every loader and action next to the connection's peer address, as in production. */
+  loadContext?: AppLoadContext;
 }
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -69,16 +70,19 @@ export async function startAppServer(options: StartAppServerOptions = {}): Promi
     throw error;
   }
 
+  const { mountRemix } = await import("../../server-app.mjs");
+  const serverBuild = () => vite.ssrLoadModule("virtual:remix/server-build") as Promise<ServerBuild>;
   const app = express();
   app.disable("x-powered-by");
   app.use(vite.middlewares);
-  app.all(
-    "*",
-    createRequestHandler({
-      build: () => vite.ssrLoadModule("virtual:remix/server-build") as Promise<ServerBuild>,
-      mode: "development",
-    }),
-  );
+  mountRemix(app, {
+    build: serverBuild,
+    mode: "development",
+    loadContext: options.loadContext as Record<string, unknown> | undefined,
+    reportError: (error, where) => {
+      void serverBuild().then((build) => (build.entry.module as { logServerError?: (e: unknown, w: unknown) => void }).logServerError?.(error, where));
+    },
+  });
   httpServer.on("request", app);
 
   return {
@@ -98,7 +102,7 @@ export async function startAppServer(options: StartAppServerOptions = {}): Promi
  */
 export type BuiltAppServer = Omit<AppServer, "vite">;
 
-export async function startBuiltAppServer(options: StartAppServerOptions & { loadContext?: AppLoadContext } = {}): Promise<BuiltAppServer> {
+export async function startBuiltAppServer(options: StartAppServerOptions = {}): Promise<BuiltAppServer> {
   const { startHttpServer } = await import("../../server-app.mjs");
   const previousCwd = process.cwd();
   process.chdir(ROOT);

@@ -75,6 +75,28 @@ describe("configuration", () => {
     }
   });
 
+  it("counts trusted proxy hops from TRUSTED_PROXY_HOPS: none by default outside production", () => {
+    expect(loadConfig(valid).TRUSTED_PROXY_HOPS).toBe(0);
+    expect(loadConfig({ ...valid, TRUSTED_PROXY_HOPS: "2" }).TRUSTED_PROXY_HOPS).toBe(2);
+    expect(loadConfig({ ...valid, NODE_ENV: "production", TRUSTED_PROXY_HOPS: "0" }).TRUSTED_PROXY_HOPS).toBe(0);
+  });
+
+  it.each([
+    ["a negative number", "-1"],
+    ["a fraction", "1.5"],
+    ["a word", "two"],
+    ["an empty value", ""],
+  ])("refuses TRUSTED_PROXY_HOPS as %s, naming it", (_name, value) => {
+    const problems = problemsOf({ ...valid, TRUSTED_PROXY_HOPS: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^TRUSTED_PROXY_HOPS must be a whole number of proxies/);
+  });
+
+  it("requires TRUSTED_PROXY_HOPS in production, where no default fits every host", () => {
+    const problems = problemsOf({ ...valid, NODE_ENV: "production" });
+    expect(problems).toEqual([expect.stringMatching(/^TRUSTED_PROXY_HOPS is required in production/)]);
+  });
+
   it("uses the highest key version for new encryptions while keeping older ones", () => {
     const k2 = randomBytes(32).toString("base64");
     const config = loadConfig({ ...valid, ENCRYPTION_KEYS: `1:${key},2:${k2}` });

@@ -43,7 +43,7 @@
   var busy = false;
   var retrying = false;
   var lockedUntil = 0;
-  var pending = null; // { sig, key }: one submission attempt, kept across its retries
+  var pending = null; // { sig, key, rekeyed }: one submission attempt, kept across its retries
 
   function load(k) {
     try { return JSON.parse(sessionStorage.getItem(STORE + k)); } catch (e) { return null; }
@@ -289,6 +289,13 @@
     if (status === 413 && tryOn) {
       tryOn = null; // too large: send it again without the try-on detail
       return submit();
+    }
+    if (status === 409 && pending) {
+      // The key was already used for another submission: this shopper's lead goes under a fresh key rather
+      // than being lost, sent at once the first time; after that the Try again button sends it.
+      var first = !pending.rekeyed;
+      pending = { sig: pending.sig, key: uuid(), rekeyed: true };
+      if (first) return submit();
     }
     if (status === 422) {
       var field = String((json.error && json.error.field) || "").split(".")[0];
