@@ -17,7 +17,7 @@ import {
   Banner,
 } from "@shopify/polaris";
 import { useState } from "react";
-import { requireAdminShop } from "../lib/admin.server";
+import { requireAdminShop } from "../shops/admin.server";
 import { readAdminQuery } from "../lib/admin-input.server";
 import { getDb } from "../lib/db.server";
 import { InvalidFiltersError, parseLeadFilters } from "../leads/filters";

@@ -1,5 +1,5 @@
 import type { ActionFunctionArgs } from "@remix-run/node";
-import { requireAdminShop } from "../lib/admin.server";
+import { requireAdminShop } from "../shops/admin.server";
 import { readAdminForm, refusal } from "../lib/admin-input.server";
 import { getConfig } from "../lib/config.server";
 import { InvalidFiltersError, parseLeadFilters } from "../leads/filters";

@@ -2,7 +2,7 @@ import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/node";
 import { data } from "@remix-run/node";
 import { useActionData, useLoaderData } from "@remix-run/react";
 import { BlockStack, Layout, Page } from "@shopify/polaris";
-import { requireAdminShop } from "../lib/admin.server";
+import { requireAdminShop } from "../shops/admin.server";
 import { readAdminForm, readAdminQuery } from "../lib/admin-input.server";
 import { InvalidDeliveryFiltersError, parseDeliveryLogFilters, type DeliveryLogFilters } from "../integrations/delivery-log-filters";
 import { listDeliveries } from "../integrations/delivery-log.server";

@@ -1,5 +1,5 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
-import { requireAdminShop } from "../lib/admin.server";
+import { requireAdminShop } from "../shops/admin.server";
 import { readAdminParam } from "../lib/admin-input.server";
 import { getDb } from "../lib/db.server";
 import { buildDataReport } from "../compliance/data-report.server";

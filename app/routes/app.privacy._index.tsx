@@ -3,7 +3,7 @@ import { data } from "@remix-run/node";
 import { useFetcher, useLoaderData } from "@remix-run/react";
 import { Badge, Banner, BlockStack, Button, Card, Checkbox, IndexTable, InlineStack, Layout, Page, Select, Text } from "@shopify/polaris";
 import { useState } from "react";
-import { requireAdminShop } from "../lib/admin.server";
+import { requireAdminShop } from "../shops/admin.server";
 import { getConfig } from "../lib/config.server";
 import { readAdminForm } from "../lib/admin-input.server";
 import { getDb } from "../lib/db.server";

@@ -4,7 +4,7 @@ import { boundary } from "@shopify/shopify-app-remix/server";
 import { AppProvider } from "@shopify/shopify-app-remix/react";
 import { NavMenu } from "@shopify/app-bridge-react";
 import polarisStyles from "@shopify/polaris/build/esm/styles.css?url";
-import { authenticateAdmin } from "../lib/admin.server";
+import { authenticateAdmin } from "../shops/admin.server";
 import { getConfig } from "../lib/config.server";
 
 export const links = () => [{ rel: "stylesheet", href: polarisStyles }];

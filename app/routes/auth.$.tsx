@@ -1,5 +1,5 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
-import { authenticateAdmin } from "../lib/admin.server";
+import { authenticateAdmin } from "../shops/admin.server";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   await authenticateAdmin(request);

@@ -4,6 +4,7 @@ import { getConfig } from "../lib/config.server";
 import { getDb } from "../lib/db.server";
 import { getLogger } from "../lib/logger.server";
 import { getProducers } from "../runtime/producers.server";
+import { queueLayout } from "../runtime/queues.server";
 import { ensureShop } from "../shops/shops.server";
 import { CaptureValidationError, MAX_CAPTURE_BODY_BYTES, parseCaptureBody } from "../capture/capture-input";
 import { captureLead, IdempotencyConflictError, isOverload } from "../capture/capture.server";
@@ -51,7 +52,16 @@ export const action = async ({ request, context }: ActionFunctionArgs) => {
   const db = getDb();
   const producers = getProducers();
   const config = getConfig();
-  consume ??= createRateLimiter({ redis: producers.redis, secret: config.SHOPIFY_API_SECRET, prefix: `${config.QUEUE_PREFIX}:rl` });
+  consume ??= createRateLimiter({
+    redis: producers.redis,
+    secret: config.SHOPIFY_API_SECRET,
+    prefix: queueLayout(config).rateLimitPrefix,
+    rules: [
+      { scope: "shop", ...config.CAPTURE_LIMIT_PER_SHOP },
+      { scope: "ip", ...config.CAPTURE_LIMIT_PER_ADDRESS },
+      { scope: "email", ...config.CAPTURE_LIMIT_PER_EMAIL },
+    ],
+  });
   const logger = getLogger();
   try {
     const shop = await ensureShop(db, session.shop);

@@ -104,3 +104,60 @@ describe("configuration", () => {
     expect([...config.ENCRYPTION_KEYS.keys()].sort()).toEqual([1, 2]);
   });
 });
+
+describe("configuration: delivery engine, tagging, capture limits and processes", () => {
+  it("has defaults sized for work that waits on the network, and the published retry schedule", () => {
+    const config = loadConfig(valid);
+    expect(config).toMatchObject({
+      RETRY_SCHEDULE: [60_000, 300_000, 1_800_000, 7_200_000, 21_600_000, 86_400_000],
+      ATTEMPT_TIMEOUT: 10_000, DELIVERY_LEASE: 60_000, DELIVERY_CONCURRENCY: 100, DESTINATION_MAX_IN_FLIGHT: 10,
+      BREAKER_FAILURE_THRESHOLD: 10, BREAKER_COOLDOWN: 30_000, BREAKER_MAX_COOLDOWN: 300_000,
+      RECONCILE_INTERVAL: 20_000, RECONCILE_GRACE: 30_000, QUEUE_EVENTS_MAX_LEN: 100,
+      TAGGING_DEADLINE: 3_000, TAGGING_CONCURRENCY: 50, SHUTDOWN_TIMEOUT: 20_000,
+      CAPTURE_LIMIT_PER_SHOP: { limit: 600, windowMs: 60_000 },
+      CAPTURE_LIMIT_PER_ADDRESS: { limit: 20, windowMs: 600_000 },
+      CAPTURE_LIMIT_PER_EMAIL: { limit: 5, windowMs: 3_600_000 },
+    });
+    expect(config.REDIS_CLUSTER_NODES).toBeUndefined();
+  });
+
+  it("reads durations with units, a schedule, limits and cluster nodes", () => {
+    const config = loadConfig({
+      ...valid, RETRY_SCHEDULE: "10s, 1m,1.5h", ATTEMPT_TIMEOUT: "4500ms", DELIVERY_LEASE: "30s", TAGGING_DEADLINE: "0",
+      CAPTURE_LIMIT_PER_SHOP: "1000/30s", REDIS_CLUSTER_NODES: "10.0.0.5:7000, redis-b:7001,[::1]:7002",
+    });
+    expect(config).toMatchObject({
+      RETRY_SCHEDULE: [10_000, 60_000, 5_400_000], ATTEMPT_TIMEOUT: 4_500, DELIVERY_LEASE: 30_000, TAGGING_DEADLINE: 0,
+      CAPTURE_LIMIT_PER_SHOP: { limit: 1000, windowMs: 30_000 },
+      REDIS_CLUSTER_NODES: [{ host: "10.0.0.5", port: 7000 }, { host: "redis-b", port: 7001 }, { host: "::1", port: 7002 }],
+    });
+  });
+
+  it.each([
+    ["ATTEMPT_TIMEOUT", "ten seconds", /^ATTEMPT_TIMEOUT must be a duration such as/],
+    ["ATTEMPT_TIMEOUT", "10", /^ATTEMPT_TIMEOUT must be between 500 ms and 120000 ms, got 10 ms/],
+    ["RETRY_SCHEDULE", "1m,,5m", /^RETRY_SCHEDULE must be 1 to 20 comma-separated durations/],
+    ["RETRY_SCHEDULE", "1m,30d", /^RETRY_SCHEDULE must be 1 to 20 comma-separated durations/],
+    ["DELIVERY_CONCURRENCY", "0", /^DELIVERY_CONCURRENCY must be a whole number from 1 to 2000/],
+    ["DESTINATION_MAX_IN_FLIGHT", "2.5", /^DESTINATION_MAX_IN_FLIGHT must be a whole number from 1 to 500/],
+    ["CAPTURE_LIMIT_PER_EMAIL", "5", /^CAPTURE_LIMIT_PER_EMAIL must look like LIMIT\/WINDOW/],
+    ["CAPTURE_LIMIT_PER_EMAIL", "0/1h", /^CAPTURE_LIMIT_PER_EMAIL must look like LIMIT\/WINDOW/],
+    ["REDIS_CLUSTER_NODES", "10.0.0.5", /^REDIS_CLUSTER_NODES must be comma-separated host:port entries/],
+    ["REDIS_CLUSTER_NODES", "a:1,b:99999", /^REDIS_CLUSTER_NODES must be comma-separated host:port entries/],
+  ])("refuses %s=%j, naming it and why", (name, value, message) => {
+    const problems = problemsOf({ ...valid, [name]: value });
+    expect(problems).toEqual([expect.stringMatching(message)]);
+  });
+
+  it("refuses a lease that does not outlast the attempt timeout, which would send a slow attempt twice", () => {
+    expect(problemsOf({ ...valid, ATTEMPT_TIMEOUT: "30s", DELIVERY_LEASE: "30s" })).toEqual([
+      expect.stringMatching(/^DELIVERY_LEASE must exceed ATTEMPT_TIMEOUT \(30000 ms\) by at least 1s/),
+    ]);
+  });
+
+  it("refuses a longest breaker wait shorter than the first", () => {
+    expect(problemsOf({ ...valid, BREAKER_COOLDOWN: "10m", BREAKER_MAX_COOLDOWN: "5m" })).toEqual([
+      expect.stringMatching(/^BREAKER_MAX_COOLDOWN must be at least BREAKER_COOLDOWN/),
+    ]);
+  });
+});

@@ -1,8 +1,8 @@
 import { authenticate } from "../shopify.server";
-import { ensureShop, type ShopRef } from "../shops/shops.server";
-import { getConfig } from "./config.server";
-import { getDb } from "./db.server";
-import { presentedSessionToken, sessionTokenClaimsProblem } from "./session-token-claims";
+import { ensureShop, type ShopRef } from "./shops.server";
+import { getConfig } from "../lib/config.server";
+import { getDb } from "../lib/db.server";
+import { presentedSessionToken, sessionTokenClaimsProblem } from "../lib/session-token-claims";
 
 /**
  * Every admin route authenticates through here: the session token's shop claims are checked first (a
