@@ -206,8 +206,8 @@ function sqliteValue(col: LeadColumn, lead: BenchLead, shopId: string): InValue 
  * Webhook deliveries for about one lead in eighteen (statuses mixed), so the Leads page's delivery
  * lookup reads real rows. Plain SQL that both databases accept.
  */
-export async function seedDeliveries(provider: Provider, url: string, shopId: string, endpointId: string): Promise<number> {
-  const sql = `INSERT INTO "Delivery" ("id", "shopId", "endpointId", "leadId", "event", "payload", "status", "attemptCount", "nextAttemptAt", "createdAt", "updatedAt")
+export async function seedDeliveries(provider: Provider, url: string, shopId: string, destinationId: string): Promise<number> {
+  const sql = `INSERT INTO "Delivery" ("id", "shopId", "destinationId", "leadId", "event", "payload", "status", "attemptCount", "nextAttemptAt", "createdAt", "updatedAt")
     SELECT 'd' || "id", "shopId", ?, "id", 'lead_captured', '{"event":"lead_captured","lead":{"id":"' || "id" || '"}}',
       CASE substr("id", length("id") - 1, 1) WHEN 'a' THEN 'failed' WHEN 'b' THEN 'retrying' ELSE 'delivered' END,
       1, "capturedAt", "capturedAt", "capturedAt"
@@ -215,12 +215,12 @@ export async function seedDeliveries(provider: Provider, url: string, shopId: st
   if (provider === "postgresql") {
     const c = new pg.Client({ connectionString: url });
     await c.connect();
-    const res = await c.query(sql.replace("?", "$1").replace("?", "$2"), [endpointId, shopId]);
+    const res = await c.query(sql.replace("?", "$1").replace("?", "$2"), [destinationId, shopId]);
     await c.end();
     return res.rowCount ?? 0;
   }
   const c = createClient({ url });
-  const res = await c.execute({ sql, args: [endpointId, shopId] });
+  const res = await c.execute({ sql, args: [destinationId, shopId] });
   c.close();
   return res.rowsAffected;
 }

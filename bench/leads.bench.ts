@@ -158,7 +158,7 @@ async function seedShops(bigShopId: string, smallShopId: string): Promise<SeedFi
   });
   let deliveries = 0;
   for (const shopId of [bigShopId, smallShopId]) {
-    const endpoint = await db.webhookEndpoint.create({
+    const endpoint = await db.destination.create({
       data: { shopId, url: "https://hooks.example/leads", secretCiphertext: "bench-not-a-secret", secretKeyVersion: 1 },
     });
     deliveries += await seedDeliveries(provider, scratch.url, shopId, endpoint.id);

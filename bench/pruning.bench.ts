@@ -63,7 +63,7 @@ async function admin(sql: string) {
 // a 503 and a 200; one in 50 failed instead. Bodies and excerpts of a realistic size.
 const SEED = `
 INSERT INTO "Shop" ("id", "domain", "leadRetentionMonths") VALUES ('shop-keeps', 'keeps.myshopify.com', NULL), ('shop-6m', 'six-months.myshopify.com', 6);
-INSERT INTO "WebhookEndpoint" ("id", "shopId", "url", "secretCiphertext", "secretKeyVersion")
+INSERT INTO "Destination" ("id", "shopId", "url", "secretCiphertext", "secretKeyVersion")
   VALUES ('ep-keeps', 'shop-keeps', 'https://crm.example/keeps', 'x', 1), ('ep-6m', 'shop-6m', 'https://crm.example/6m', 'x', 1);
 INSERT INTO "Lead" ("id", "shopId", "email", "emailSearch", "productId", "productTitle", "productUrl", "consent", "tagged", "capturedAt")
   SELECT 'lead-' || g, 'shop-keeps', 'shopper' || g || '@example.org', 'shopper' || g || '@example.org', 'gid://shopify/Product/' || (g % 500),
@@ -75,7 +75,7 @@ INSERT INTO "Lead" ("id", "shopId", "email", "emailSearch", "productId", "produc
     'Aviator frames', 'https://six-months.myshopify.com/products/aviator', true, true,
     $1::timestamp(3) - interval '240 days' - g * interval '1 second'
   FROM generate_series(1, ${EXPIRED_LEADS}) AS g;
-INSERT INTO "Delivery" ("id", "shopId", "endpointId", "leadId", "event", "payload", "status", "attemptCount", "nextAttemptAt",
+INSERT INTO "Delivery" ("id", "shopId", "destinationId", "leadId", "event", "payload", "status", "attemptCount", "nextAttemptAt",
     "deliveredAt", "createdAt", "updatedAt")
   SELECT 'd-' || l."id", l."shopId", CASE l."shopId" WHEN 'shop-6m' THEN 'ep-6m' ELSE 'ep-keeps' END, l."id", 'lead_captured',
     '{"version":1,"event":"lead_captured","lead_id":"' || l."id" || '","email":"' || l."email" || '","product":' || repeat('x', 560) || '}',

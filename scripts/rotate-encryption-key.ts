@@ -18,7 +18,7 @@ try {
   if (report.changedConcurrently > 0) {
     console.log(`${report.changedConcurrently} endpoint(s) changed while this ran; run the command again to finish them.`);
   }
-  for (const failure of report.failed) console.error(`Endpoint ${failure.endpointId}: ${failure.reason}`);
+  for (const failure of report.failed) console.error(`Endpoint ${failure.destinationId}: ${failure.reason}`);
   const done = report.failed.length === 0 && report.changedConcurrently === 0;
   if (done) console.log("Every secret is under the newest key: older key versions can now be removed from ENCRYPTION_KEYS.");
   process.exitCode = report.failed.length > 0 ? 1 : done ? 0 : 2;

@@ -57,7 +57,7 @@ export async function buildDataReport(db: Db, input: { shopId: string; requestId
         orderBy: { createdAt: "asc" },
         select: {
           id: true, event: true, status: true, attemptCount: true, createdAt: true, deliveredAt: true,
-          endpoint: { select: { url: true } },
+          destination: { select: { url: true } },
         },
       },
     },
@@ -88,7 +88,7 @@ export async function buildDataReport(db: Db, input: { shopId: string; requestId
       deliveries: lead.deliveries.map((d) => ({
         delivery_id: d.id,
         event: d.event,
-        endpoint_host: hostOf(d.endpoint.url),
+        endpoint_host: hostOf(d.destination.url),
         status: d.status,
         attempts: d.attemptCount,
         created_at: d.createdAt.toISOString(),

@@ -1,11 +1,12 @@
 import { systemClock } from "../delivery/clock";
-import { enqueueNewDeliveries } from "../delivery/queue.server";
+import { enqueueNewDeliveries, type QueuedDelivery } from "../delivery/queue.server";
+import { receives, RECEIVING_STATES } from "../delivery/destination-rules";
 import type { Prisma } from "../lib/db.server";
 import { DEFAULT_AFTER_COMMIT_BUDGET_MS, ledgerEntry, webhookLogFields, type ComplianceDeps } from "./deps";
 import { claimWebhook } from "./ledger.server";
 import { parseCustomersRedact } from "./payloads";
 import { removeQueuedJobs, settleWithin, type QueuedWork } from "./queued-jobs.server";
-import { buildLeadRedactedBody, serializeRedactedBody } from "./redaction-event";
+import { buildLeadRedactedBody, buildProfileErasureBody, serializeRedactedBody } from "./redaction-event";
 import { dataRequestsOfShopper, leadsOfShopper } from "./shopper-match";
 import type { VerifiedWebhook } from "./verify-webhook.server";
 
@@ -13,8 +14,9 @@ import type { VerifiedWebhook } from "./verify-webhook.server";
  * customers/redact: one shopper's data in one shop is deleted, not anonymised. Their leads go, and with them
  * every delivery that carries a lead (its stored payload) and every attempt record (response excerpts may
  * echo the email), plus any open data request about them. One transaction, together with the ledger entry.
- * Afterwards the Redis jobs that pointed at those rows are removed, and, when the merchant turned it on, a
- * `lead_redacted` event per lead (id only) goes to each connected endpoint so their CRM can erase too.
+ * Afterwards the Redis jobs that pointed at those rows are removed, and every destination that received one
+ * of the leads and takes `lead_redacted` events is told, so the merchant's tools can erase too: a webhook gets
+ * one event per lead (the id only), Klaviyo one profile deletion per email.
  * Other shoppers and other shops are untouched.
  */
 
@@ -26,8 +28,6 @@ export interface CustomerRedaction {
   redactionEvents: number;
 }
 
-/** Endpoints that get a new delivery: the same as for a new lead (a paused one keeps it until resumed). */
-const RECEIVING_STATES = ["active", "paused"];
 
 export async function redactCustomer(deps: ComplianceDeps, webhook: VerifiedWebhook): Promise<CustomerRedaction> {
   const shopper = parseCustomersRedact(webhook.payload);
@@ -35,11 +35,11 @@ export async function redactCustomer(deps: ComplianceDeps, webhook: VerifiedWebh
   const done = await deps.db.$transaction(
     async (tx) => {
       await claimWebhook(tx, ledgerEntry(webhook), now);
-      const shop = await tx.shop.findUnique({ where: { domain: webhook.shop }, select: { id: true, domain: true, sendRedactionEvents: true } });
+      const shop = await tx.shop.findUnique({ where: { domain: webhook.shop }, select: { id: true, domain: true } });
       if (!shop) return null;
       const leads = await tx.lead.findMany({
         where: leadsOfShopper(shop.id, shopper),
-        select: { id: true, deliveries: { select: { id: true, attemptCount: true } } },
+        select: { id: true, email: true, deliveries: { select: { id: true, attemptCount: true, destinationId: true } } },
       });
       const leadIds = leads.map((l) => l.id);
       const deliveries = leads.flatMap((l) => l.deliveries);
@@ -48,7 +48,7 @@ export async function redactCustomer(deps: ComplianceDeps, webhook: VerifiedWebh
       await tx.deliveryAttempt.deleteMany({ where: { deliveryId: { in: deliveryIds } } });
       await tx.delivery.deleteMany({ where: { id: { in: deliveryIds } } });
       await tx.lead.deleteMany({ where: { id: { in: leadIds } } });
-      const eventIds = shop.sendRedactionEvents ? await createRedactionDeliveries(tx, shop, leadIds, now) : [];
+      const eventIds = await createRedactionDeliveries(tx, shop, leads, now);
       return { work: { deliveries, leadIds } satisfies QueuedWork, dataRequests: requests.count, eventIds };
     },
     { timeout: 20_000 },
@@ -70,31 +70,44 @@ export async function redactCustomer(deps: ComplianceDeps, webhook: VerifiedWebh
 async function createRedactionDeliveries(
   tx: Prisma.TransactionClient,
   shop: { id: string; domain: string },
-  leadIds: string[],
+  leads: { id: string; email: string; deliveries: { destinationId: string }[] }[],
   now: Date,
-): Promise<string[]> {
-  if (leadIds.length === 0) return [];
-  const endpoints = await tx.webhookEndpoint.findMany({
-    where: { shopId: shop.id, state: { in: RECEIVING_STATES } },
-    select: { id: true },
+): Promise<QueuedDelivery[]> {
+  if (leads.length === 0) return [];
+  const destinations = await tx.destination.findMany({
+    where: { shopId: shop.id, state: { in: [...RECEIVING_STATES] } },
+    select: { id: true, kind: true, events: true, productIds: true },
     orderBy: { createdAt: "asc" },
   });
-  const ids: string[] = [];
-  for (const leadId of leadIds) {
-    const payload = serializeRedactedBody(buildLeadRedactedBody(leadId, shop.domain, now));
-    for (const endpoint of endpoints) {
-      // No lead link: the lead is gone, and the event must outlive it.
-      const delivery = await tx.delivery.create({
-        data: { shopId: shop.id, endpointId: endpoint.id, leadId: null, event: "lead_redacted", payload, status: "pending", nextAttemptAt: now },
-        select: { id: true },
-      });
-      ids.push(delivery.id);
+  const told = destinations.filter((d) => receives(d, "lead_redacted"));
+  const rows: { destinationId: string; payload: string }[] = [];
+  for (const destination of told) {
+    // Only what the destination was sent: a lead it never received is not its to erase.
+    const received = leads.filter((l) => l.deliveries.some((d) => d.destinationId === destination.id));
+    if (destination.kind === "klaviyo") {
+      for (const email of new Set(received.map((l) => l.email))) {
+        const leadIds = received.filter((l) => l.email === email).map((l) => l.id);
+        rows.push({ destinationId: destination.id, payload: JSON.stringify(buildProfileErasureBody(email, leadIds, shop.domain, now)) });
+      }
+    } else {
+      for (const lead of received) {
+        rows.push({ destinationId: destination.id, payload: serializeRedactedBody(buildLeadRedactedBody(lead.id, shop.domain, now)) });
+      }
     }
   }
-  return ids;
+  const created: QueuedDelivery[] = [];
+  for (const row of rows) {
+    // No lead link: the lead is gone, and the event must outlive it.
+    const delivery = await tx.delivery.create({
+      data: { shopId: shop.id, destinationId: row.destinationId, leadId: null, event: "lead_redacted", payload: row.payload, status: "pending", nextAttemptAt: now },
+      select: { id: true },
+    });
+    created.push({ id: delivery.id, destinationId: row.destinationId });
+  }
+  return created;
 }
 
-async function afterCommit(deps: ComplianceDeps, work: QueuedWork, eventIds: string[]): Promise<void> {
+async function afterCommit(deps: ComplianceDeps, work: QueuedWork, eventIds: QueuedDelivery[]): Promise<void> {
   try {
     await removeQueuedJobs(deps.queues, work);
   } catch (error) {

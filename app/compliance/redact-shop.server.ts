@@ -50,7 +50,7 @@ export async function redactShop(deps: ComplianceDeps, webhook: VerifiedWebhook)
       await tx.deliveryAttempt.deleteMany({ where: { delivery: { is: { shopId: shop.id } } } });
       const deliveries = await tx.delivery.deleteMany({ where: { shopId: shop.id } });
       const leads = await tx.lead.deleteMany({ where: { shopId: shop.id } });
-      const endpoints = await tx.webhookEndpoint.deleteMany({ where: { shopId: shop.id } });
+      const endpoints = await tx.destination.deleteMany({ where: { shopId: shop.id } });
       await tx.triedProduct.deleteMany({ where: { shopId: shop.id } });
       await tx.dataRequest.deleteMany({ where: { shopId: shop.id } });
       await tx.shop.delete({ where: { id: shop.id } });

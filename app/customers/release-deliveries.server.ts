@@ -14,12 +14,12 @@ export async function releaseDeliveries(db: Db, deliveryQueue: DeliveryQueue, le
   const payload = serializeBody(buildLeadCapturedBody(lead, lead.shop.domain));
   const untouched = { leadId, event: "lead_captured", status: "pending", attemptCount: 0 };
   await db.delivery.updateMany({ where: untouched, data: { payload } });
-  const deliveries = await db.delivery.findMany({ where: untouched, select: { id: true, endpointId: true } });
+  const deliveries = await db.delivery.findMany({ where: untouched, select: { id: true, destinationId: true } });
   await Promise.all(
     deliveries.map(async (d) => {
       if (await promoteDeliveryJob(deliveryQueue, deliveryJobId(d.id, 1))) return;
       // Gone (Redis lost it), already running or finished: enqueueDelivery adds it only where needed.
-      await enqueueDelivery(deliveryQueue, d.id, { destinationId: d.endpointId });
+      await enqueueDelivery(deliveryQueue, d.id, { destinationId: d.destinationId });
     }),
   );
   return deliveries.map((d) => d.id);

@@ -19,11 +19,15 @@ export interface ClaimedRow {
   event: string;
   payload: string;
   shopId: string;
-  endpointId: string;
+  destinationId: string;
   url: string;
+  kind: string;
+  settings: string | null;
   secretCiphertext: string;
   /** Set while a rotated-out secret still signs alongside the new one. */
   previousSecretCiphertext: string | null;
+  credentialsCiphertext: string | null;
+  backfillId: string | null;
   shopDomain: string;
 }
 
@@ -56,14 +60,14 @@ async function claimDueDeliveries(pool: pg.Pool, requests: ClaimRequest[]): Prom
         SELECT * FROM unnest($1::text[], $2::timestamp(3)[], $3::timestamp(3)[]) AS i("id", "now", "leaseUntil")
       ), locked AS (
         -- Rows are locked in id order, so two batches that share deliveries cannot deadlock.
-        SELECT d."id", d."status", i."now", i."leaseUntil", e."url", e."secretCiphertext",
+        SELECT d."id", d."status", i."now", i."leaseUntil", e."url", e."kind", e."settings", e."secretCiphertext", e."credentialsCiphertext",
           CASE WHEN e."previousSecretUntil" > i."now" THEN e."previousSecretCiphertext" END AS "previousSecretCiphertext",
           s."domain" AS "shopDomain"
         FROM "Delivery" AS d
           JOIN input AS i ON i."id" = d."id"
           CROSS JOIN LATERAL (
-            SELECT "url", "secretCiphertext", "previousSecretCiphertext", "previousSecretUntil" FROM "WebhookEndpoint"
-            WHERE "id" = d."endpointId" AND ("state" = 'active') IS TRUE LIMIT 1
+            SELECT "url", "kind", "settings", "secretCiphertext", "credentialsCiphertext", "previousSecretCiphertext", "previousSecretUntil" FROM "Destination"
+            WHERE "id" = d."destinationId" AND ("state" = 'active') IS TRUE LIMIT 1
           ) AS e
           CROSS JOIN LATERAL (SELECT "domain" FROM "Shop" WHERE "id" = d."shopId" AND "uninstalledAt" IS NULL LIMIT 1) AS s
         WHERE d."id" = ANY($1::text[]) AND (d."status" IN ('pending', 'retrying') AND d."nextAttemptAt" <= i."now") IS TRUE
@@ -75,7 +79,8 @@ async function claimDueDeliveries(pool: pg.Pool, requests: ClaimRequest[]): Prom
       FROM locked
       WHERE d."id" = ANY($1::text[]) AND d."id" = locked."id"
       RETURNING d."id", d."attemptCount", d."attemptsBeforeReplay", locked."status" AS "previousStatus", d."event", d."payload",
-        d."shopId", d."endpointId", locked."url", locked."secretCiphertext", locked."previousSecretCiphertext", locked."shopDomain"`,
+        d."shopId", d."destinationId", d."backfillId", locked."url", locked."kind", locked."settings", locked."secretCiphertext",
+        locked."credentialsCiphertext", locked."previousSecretCiphertext", locked."shopDomain"`,
     values: [
       unique.map((r) => r.id),
       unique.map((r) => sqlTimestamp(r.now)),
@@ -131,14 +136,14 @@ async function recordDeliveredAttempts(pool: pg.Pool, attempts: DeliveredAttempt
         FROM input AS i
         WHERE d."id" = ANY($1::text[]) AND d."id" = i."deliveryId" AND d."attemptCount" = i."number"
           AND (d."status" IN ('delivering', 'cancelled')) IS TRUE
-        RETURNING d."id", d."endpointId", i.*
+        RETURNING d."id", d."destinationId", i.*
       ), attempt AS (
         INSERT INTO "DeliveryAttempt" ("id", "deliveryId", "number", "startedAt", "durationMs", "address", "statusCode", "responseExcerpt")
         SELECT "attemptId", "id", "number", "startedAt", "durationMs", "address", "statusCode", "responseExcerpt" FROM delivery
       ), endpoint AS (
-        UPDATE "WebhookEndpoint" AS e SET "consecutiveFailures" = 0, "lastSuccessAt" = latest."finishedAt"
-        FROM (SELECT "endpointId", max("finishedAt") AS "finishedAt" FROM delivery GROUP BY "endpointId") AS latest
-        WHERE e."id" = ANY(ARRAY(SELECT "endpointId" FROM delivery)) AND e."id" = latest."endpointId"
+        UPDATE "Destination" AS e SET "consecutiveFailures" = 0, "lastSuccessAt" = latest."finishedAt"
+        FROM (SELECT "destinationId", max("finishedAt") AS "finishedAt" FROM delivery GROUP BY "destinationId") AS latest
+        WHERE e."id" = ANY(ARRAY(SELECT "destinationId" FROM delivery)) AND e."id" = latest."destinationId"
           AND (e."consecutiveFailures" <> 0 OR e."lastSuccessAt" IS NULL
             OR e."lastSuccessAt" <= latest."finishedAt" - interval '${LAST_SUCCESS_RESOLUTION_MS} milliseconds')
       )

@@ -4,7 +4,7 @@ export interface DeliveryRef {
   id: string;
   attemptCount: number;
   /** The destination (endpoint) it goes to. */
-  endpointId: string;
+  destinationId: string;
 }
 
 /**
@@ -21,7 +21,7 @@ export async function forEachDeliveryBatch(
   for (;;) {
     const rows = await db.delivery.findMany({
       where: after ? { AND: [where, { id: { gt: after } }] } : where,
-      select: { id: true, attemptCount: true, endpointId: true },
+      select: { id: true, attemptCount: true, destinationId: true },
       orderBy: { id: "asc" },
       take: batchSize,
     });

@@ -5,6 +5,7 @@ import { newId } from "../lib/ids";
 import { systemClock, type Clock } from "./clock";
 import { EndpointNotFoundError } from "./errors";
 import { buildLeadCapturedBody, buildTestBody, serializeBody } from "./payload";
+import { productKey, receives, RECEIVING_STATES } from "./destination-rules";
 import type { DeliveryStatus } from "./types";
 
 /**
@@ -52,12 +53,12 @@ export interface RecordedLead {
 
 const PENDING: DeliveryStatus = "pending";
 
-/**
- * Endpoints that get a delivery for a new lead. A paused endpoint (410 Gone, or paused by the merchant)
- * gets one too: it waits, unsent, and goes out when the endpoint is resumed, so leads captured during a
- * pause still reach the CRM. Only a disconnected endpoint receives nothing more.
+/*
+ * Destinations that get a delivery for a new lead: those taking `lead_captured` for its product (see
+ * destination-rules.ts). A paused one (410 Gone, a rejected key, or paused by the merchant) gets one too: it
+ * waits, unsent, and goes out when the destination is resumed, so leads captured during a pause still reach
+ * the CRM. Only a disconnected destination receives nothing more.
  */
-const RECEIVING_STATES = ["active", "paused"];
 
 export async function recordLeadWithDeliveries(
   db: Db,
@@ -80,16 +81,17 @@ export async function recordLeadWithDeliveries(
         update: { title: input.productTitle, url: input.productUrl, lastTriedAt: now },
       });
       const payload = serializeBody(buildLeadCapturedBody(lead, input.shopDomain));
-      const endpoints = await tx.webhookEndpoint.findMany({
-        where: { shopId: input.shopId, state: { in: RECEIVING_STATES } },
-        select: { id: true },
+      const candidates = await tx.destination.findMany({
+        where: { shopId: input.shopId, state: { in: [...RECEIVING_STATES] } },
+        select: { id: true, events: true, productIds: true },
         orderBy: { createdAt: "asc" },
       });
+      const endpoints = candidates.filter((d) => receives(d, "lead_captured", input.productId));
       const deliveries: { id: string; destinationId: string }[] = [];
       for (const endpoint of endpoints) {
         const delivery = await tx.delivery.create({
           data: {
-            shopId: input.shopId, endpointId: endpoint.id, leadId: lead.id, event: "lead_captured",
+            shopId: input.shopId, destinationId: endpoint.id, leadId: lead.id, event: "lead_captured",
             payload, status: PENDING, nextAttemptAt: now,
           },
           select: { id: true },
@@ -150,12 +152,13 @@ const LEAD_COLUMN_LIST = quoted(LEAD_COLUMNS.map(([name]) => name));
 async function writeLeads(pool: pg.Pool, items: LeadToWrite[]): Promise<(WrittenDeliveries | null)[]> {
   const arrays = LEAD_COLUMNS.map(([name, type], i) => `$${i + 1}::${type}[]`).join(", ");
   const payloadParam = `$${LEAD_COLUMNS.length + 1}::text[]`;
-  const statesParam = `$${LEAD_COLUMNS.length + 2}::text[]`;
+  const productKeyParam = `$${LEAD_COLUMNS.length + 2}::text[]`;
+  const statesParam = `$${LEAD_COLUMNS.length + 3}::text[]`;
   const { rows } = await pool.query<{ id: string; deliveryIds: string[]; destinationIds: string[] }>({
     name: "tryon_write_leads",
     text: `
       WITH input AS (
-        SELECT * FROM unnest(${arrays}, ${payloadParam}) AS i(${LEAD_COLUMN_LIST}, "payload")
+        SELECT * FROM unnest(${arrays}, ${payloadParam}, ${productKeyParam}) AS i(${LEAD_COLUMN_LIST}, "payload", "productKey")
       ), lead AS (
         INSERT INTO "Lead" (${LEAD_COLUMN_LIST})
         SELECT ${LEAD_COLUMN_LIST} FROM input
@@ -168,18 +171,21 @@ async function writeLeads(pool: pg.Pool, items: LeadToWrite[]): Promise<(Written
         ORDER BY i."shopId", i."productId", i."capturedAt" DESC
         ON CONFLICT ("shopId", "productId") DO UPDATE SET "title" = EXCLUDED."title", "url" = EXCLUDED."url", "lastTriedAt" = EXCLUDED."lastTriedAt"
       ), delivery AS (
-        INSERT INTO "Delivery" ("id", "shopId", "endpointId", "leadId", "event", "payload", "status", "nextAttemptAt", "createdAt", "updatedAt")
+        INSERT INTO "Delivery" ("id", "shopId", "destinationId", "leadId", "event", "payload", "status", "nextAttemptAt", "createdAt", "updatedAt")
         SELECT 'c' || substr(replace(gen_random_uuid()::text, '-', ''), 1, 24), i."shopId", e."id", i."id", 'lead_captured', i."payload",
           'pending', i."capturedAt", i."capturedAt", i."capturedAt"
         FROM input AS i JOIN lead ON lead."id" = i."id"
           CROSS JOIN LATERAL (
-            SELECT "id" FROM "WebhookEndpoint" WHERE "shopId" = i."shopId" AND ("state" = ANY(${statesParam})) IS TRUE LIMIT 100
+            SELECT "id" FROM "Destination" WHERE "shopId" = i."shopId" AND ("state" = ANY(${statesParam})) IS TRUE
+              AND ("events"::jsonb ? 'lead_captured') IS TRUE
+              AND ("productIds" IS NULL OR "productIds"::jsonb ? i."productKey") IS TRUE
+            LIMIT 100
           ) AS e
-        RETURNING "id", "leadId", "endpointId"
+        RETURNING "id", "leadId", "destinationId"
       )
       SELECT lead."id",
         ARRAY(SELECT d."id" FROM delivery AS d WHERE d."leadId" = lead."id" ORDER BY d."id") AS "deliveryIds",
-        ARRAY(SELECT d."endpointId" FROM delivery AS d WHERE d."leadId" = lead."id" ORDER BY d."id") AS "destinationIds"
+        ARRAY(SELECT d."destinationId" FROM delivery AS d WHERE d."leadId" = lead."id" ORDER BY d."id") AS "destinationIds"
       FROM lead`,
     values: [
       ...LEAD_COLUMNS.map(([name, type]) =>
@@ -188,7 +194,8 @@ async function writeLeads(pool: pg.Pool, items: LeadToWrite[]): Promise<(Written
           return type === "timestamp(3)" && value instanceof Date ? sqlTimestamp(value) : value;
         })),
       items.map((item) => item.payload),
-      RECEIVING_STATES,
+      items.map((item) => productKey(item.lead.productId)),
+      [...RECEIVING_STATES],
     ],
   });
   const written = new Map(rows.map((r) => [r.id, r.deliveryIds.map((id, i) => ({ id, destinationId: r.destinationIds[i] }))]));
@@ -218,14 +225,14 @@ export async function createTestDelivery(
   options: { clock?: Clock } = {},
 ): Promise<string> {
   const now = (options.clock ?? systemClock).now();
-  const row = await db.webhookEndpoint.findFirst({
+  const row = await db.destination.findFirst({
     where: { id: endpoint.id, shopId: endpoint.shopId, state: { not: "disconnected" } },
     select: { id: true, shop: { select: { domain: true } } },
   });
   if (!row) throw new EndpointNotFoundError();
   const delivery = await db.delivery.create({
     data: {
-      shopId: endpoint.shopId, endpointId: row.id, event: "test",
+      shopId: endpoint.shopId, destinationId: row.id, event: "test",
       payload: serializeBody(buildTestBody(row.shop.domain, now)), status: PENDING, nextAttemptAt: now,
     },
     select: { id: true },

@@ -1,11 +1,13 @@
 import type { Logger } from "pino";
 import { postgresPoolsOf, type Db, type Prisma } from "../lib/db.server";
-import { decryptSecret, type KeyRing } from "../lib/secret-box.server";
+import { decryptSecret, type KeyRing, type SecretBinding } from "../lib/secret-box.server";
 import { claimDueDelivery, LAST_SUCCESS_RESOLUTION_MS, recordDeliveredAttempt } from "./attempt-sql.server";
 import type { Clock } from "./clock";
 import type { WebhookRequest } from "./http-sender.server";
+import { isDestinationKind, type DestinationKind } from "./destination-rules";
+import { webhookSender, type AttemptContext, type DestinationSender, type DestinationSenders } from "./destination-sender";
 import { nextRetryDelayMs } from "./retry-schedule";
-import type { AttemptFailure, AttemptResult, DeliveryStatus, WebhookEvent } from "./types";
+import type { AttemptFailure, AttemptResult, DeliveryErrorCode, DeliveryStatus, WebhookEvent } from "./types";
 
 /**
  * One look at one delivery: the whole of what a job does. The Delivery row decides everything; the job
@@ -29,6 +31,8 @@ export interface ProcessDeliveryDeps {
   random?: () => number;
   /** The waits between attempts (RETRY_SCHEDULE); the published schedule by default. */
   retrySchedule?: readonly number[];
+  /** How destinations of other kinds than the signed webhook are sent (Klaviyo, HTTP requests). */
+  senders?: DestinationSenders;
   /**
    * When given, the attempt's outcome is written after processDelivery has returned "sent": the caller
    * takes the recording and must wait for it before it stops. The worker uses this so that a send slot
@@ -55,6 +59,9 @@ export type ProcessOutcome =
   /** Sent; its outcome is being recorded (see ProcessDeliveryDeps.recordLater). */
   | "sent";
 
+/** Failures that pause the destination (its deliveries wait for the merchant to resume it). */
+const PAUSING_ERRORS: ReadonlySet<string> = new Set<DeliveryErrorCode>(["endpoint_gone", "credentials_rejected"]);
+
 /** Events tried once: the merchant is looking at the screen waiting for the result. */
 const SINGLE_ATTEMPT_EVENTS: ReadonlySet<string> = new Set<WebhookEvent>(["test"]);
 const RESPONSE_EXCERPT_MAX = 1024;
@@ -73,12 +80,17 @@ interface Claim {
   event: string;
   payload: string;
   shopId: string;
-  endpointId: string;
+  destinationId: string;
   url: string;
   shopDomain: string;
+  kind: string;
+  settings: string | null;
+  /** Empty for a kind that does not sign. */
   secretCiphertext: string;
   /** Only while the rotation overlap lasts. */
   previousSecretCiphertext: string | null;
+  credentialsCiphertext: string | null;
+  backfillId: string | null;
 }
 
 export interface ProcessHooks {
@@ -94,19 +106,25 @@ export async function processDelivery(deps: ProcessDeliveryDeps, deliveryId: str
   if (typeof claim === "string") return claim;
   const now = deps.clock.now();
 
-  let secrets: string[];
+  let secrets: { signing: string[]; credentials: string | null };
   try {
     secrets = decryptSecrets(claim, deps.keyRing);
   } catch (error) {
-    deps.logger.error({ deliveryId: claim.id, endpointId: claim.endpointId, err: error }, "webhook signing secret unreadable");
+    deps.logger.error({ deliveryId: claim.id, destinationId: claim.destinationId, err: error }, "destination secret unreadable");
     await releaseClaim(deps.db, claim.id, claim.attempt, claim.previousStatus, new Date(now.getTime() + SECRET_RETRY_MS));
     return "secret_unreadable";
   }
 
   const startedAt = deps.clock.now();
-  const result = await sendSafely(deps.send, {
-    url: claim.url, body: claim.payload, deliveryId: claim.id, event: claim.event as WebhookEvent, shop: claim.shopDomain, secrets,
-  });
+  const kind: DestinationKind = isDestinationKind(claim.kind) ? claim.kind : "webhook";
+  const sender = kind === "webhook" ? webhookSender(deps.send) : deps.senders?.[kind];
+  const result = sender
+    ? await sendSafely(sender, {
+      deliveryId: claim.id, destinationId: claim.destinationId, shopId: claim.shopId, shopDomain: claim.shopDomain, kind,
+      event: claim.event as WebhookEvent, payload: claim.payload, url: claim.url, signingSecrets: secrets.signing,
+      credentials: secrets.credentials, settings: claim.settings, backfill: claim.backfillId !== null,
+    })
+    : unsendableKind(kind);
   hooks.answered?.(result);
   if (!deps.recordLater) return record(deps, claim, startedAt, result);
   deps.recordLater(record(deps, claim, startedAt, result));
@@ -131,7 +149,7 @@ async function claimCarefully(deps: ProcessDeliveryDeps, deliveryId: string): Pr
     where: { id: deliveryId },
     select: {
       id: true, status: true, attemptCount: true, nextAttemptAt: true, lockedUntil: true, updatedAt: true,
-      endpoint: { select: { state: true } },
+      destination: { select: { state: true } },
       shop: { select: { uninstalledAt: true } },
     },
   });
@@ -139,7 +157,7 @@ async function claimCarefully(deps: ProcessDeliveryDeps, deliveryId: string): Pr
   if (FINISHED.has(seen.status)) return "finished";
   const now = clock.now();
   const leaseExpired = seen.status === "delivering" && (!seen.lockedUntil || seen.lockedUntil <= now);
-  if (seen.endpoint.state !== "active" || seen.shop.uninstalledAt) {
+  if (seen.destination.state !== "active" || seen.shop.uninstalledAt) {
     // A worker died mid-attempt on an endpoint since paused: the delivery goes back to waiting.
     if (leaseExpired) await releaseExpiredLease(db, seen.id, seen.attemptCount, now);
     return "endpoint_inactive";
@@ -155,7 +173,7 @@ async function claimCarefully(deps: ProcessDeliveryDeps, deliveryId: string): Pr
       where: {
         id: seen.id,
         attemptCount: seen.attemptCount,
-        endpoint: { is: { state: "active" } },
+        destination: { is: { state: "active" } },
         shop: { is: { uninstalledAt: null } },
         ...(leaseExpired
           ? { status: "delivering", OR: [{ lockedUntil: null }, { lockedUntil: { lte: now } }] }
@@ -187,23 +205,28 @@ async function claimCarefully(deps: ProcessDeliveryDeps, deliveryId: string): Pr
   const row = await db.delivery.findUnique({
     where: { id: seen.id },
     select: {
-      status: true, attemptCount: true, attemptsBeforeReplay: true, event: true, payload: true, shopId: true, endpointId: true,
-      endpoint: {
-        select: { url: true, state: true, secretCiphertext: true, previousSecretCiphertext: true, previousSecretUntil: true },
+      status: true, attemptCount: true, attemptsBeforeReplay: true, event: true, payload: true, shopId: true, destinationId: true, backfillId: true,
+      destination: {
+        select: {
+          url: true, state: true, kind: true, settings: true, secretCiphertext: true, credentialsCiphertext: true,
+          previousSecretCiphertext: true, previousSecretUntil: true,
+        },
       },
       shop: { select: { domain: true, uninstalledAt: true } },
     },
   });
   if (!row || row.status !== "delivering" || row.attemptCount !== attempt) return row && FINISHED.has(row.status) ? "finished" : "busy";
-  if (row.endpoint.state !== "active" || row.shop.uninstalledAt) {
+  if (row.destination.state !== "active" || row.shop.uninstalledAt) {
     await releaseClaim(db, seen.id, attempt, previousStatus, now);
     return "endpoint_inactive";
   }
-  const { previousSecretCiphertext, previousSecretUntil } = row.endpoint;
+  const { previousSecretCiphertext, previousSecretUntil } = row.destination;
   return {
     id: seen.id, attempt, previousStatus, attemptsBeforeReplay: row.attemptsBeforeReplay, event: row.event, payload: row.payload,
-    shopId: row.shopId, endpointId: row.endpointId, url: row.endpoint.url, shopDomain: row.shop.domain,
-    secretCiphertext: row.endpoint.secretCiphertext,
+    shopId: row.shopId, destinationId: row.destinationId, url: row.destination.url, shopDomain: row.shop.domain,
+    kind: row.destination.kind, settings: row.destination.settings, backfillId: row.backfillId,
+    credentialsCiphertext: row.destination.credentialsCiphertext,
+    secretCiphertext: row.destination.secretCiphertext,
     previousSecretCiphertext: previousSecretUntil && previousSecretUntil > now ? previousSecretCiphertext : null,
   };
 }
@@ -219,7 +242,7 @@ async function record(deps: ProcessDeliveryDeps, d: Claim, startedAt: Date, resu
     statusCode: result.statusCode ?? null,
     responseExcerpt: result.responseExcerpt ? result.responseExcerpt.slice(0, RESPONSE_EXCERPT_MAX) : null,
     errorCode: result.ok ? null : result.errorCode,
-    errorMessage: result.ok ? null : result.message.slice(0, ERROR_MESSAGE_MAX),
+    errorMessage: result.ok ? null : (result.hint ? `${result.message}. ${result.hint}` : result.message).slice(0, ERROR_MESSAGE_MAX),
   };
   const holds = { id: d.id, attemptCount: d.attempt };
 
@@ -228,11 +251,17 @@ async function record(deps: ProcessDeliveryDeps, d: Claim, startedAt: Date, resu
     const recorded = pool
       ? await recordDeliveredAttempt(pool, { ...attemptRow, deliveryId: d.id, attempt: d.attempt, finishedAt: now })
       : await recordDeliveredPortably(deps.db, d, attemptRow, now);
+    // An erasure's body is the one that holds the shopper's email (see buildProfileErasureBody): once the
+    // destination has it, it is emptied here.
+    if (recorded && d.event === "lead_redacted" && d.kind === "klaviyo") {
+      await deps.db.delivery.updateMany({ where: { id: d.id, status: "delivered" }, data: { payload: "" } });
+    }
     return logOutcome(deps, d, recorded ? "delivered" : "busy", result);
   }
 
-  const gone = result.errorCode === "endpoint_gone";
-  const delayMs = gone || SINGLE_ATTEMPT_EVENTS.has(d.event)
+  // 410 Gone, or credentials the destination rejected: nothing else will get through until the merchant acts.
+  const gone = PAUSING_ERRORS.has(result.errorCode);
+  const delayMs = gone || result.permanent || SINGLE_ATTEMPT_EVENTS.has(d.event)
     ? null
     : nextRetryDelayMs(d.attempt - d.attemptsBeforeReplay, { retryAfterMs: result.retryAfterMs, random: deps.random, schedule: deps.retrySchedule });
   const outcome: ProcessOutcome = gone ? "endpoint_paused" : delayMs === null ? "failed" : "retrying";
@@ -257,13 +286,13 @@ async function record(deps: ProcessDeliveryDeps, d: Claim, startedAt: Date, resu
       return false;
     }
     await tx.deliveryAttempt.create({ data: attemptRow });
-    await tx.webhookEndpoint.update({
-      where: { id: d.endpointId },
+    await tx.destination.update({
+      where: { id: d.destinationId },
       data: { consecutiveFailures: { increment: 1 }, lastFailureAt: now },
     });
     if (gone) {
-      await tx.webhookEndpoint.updateMany({
-        where: { id: d.endpointId, state: "active" },
+      await tx.destination.updateMany({
+        where: { id: d.destinationId, state: "active" },
         data: { state: "paused", pausedReason: attemptRow.errorMessage },
       });
     }
@@ -272,7 +301,7 @@ async function record(deps: ProcessDeliveryDeps, d: Claim, startedAt: Date, resu
   if (!recorded) return logOutcome(deps, d, "busy", result);
   if (outcome === "retrying") {
     // If this enqueue is lost (Redis down), the reconciler finds the row once it is due.
-    await deps.scheduleAttempt(d.id, d.attempt + 1, delayMs ?? 0, d.endpointId).catch((error: unknown) =>
+    await deps.scheduleAttempt(d.id, d.attempt + 1, delayMs ?? 0, d.destinationId).catch((error: unknown) =>
       deps.logger.warn({ deliveryId: d.id, err: error }, "could not enqueue the next attempt; the reconciler will"),
     );
   }
@@ -291,9 +320,9 @@ function recordDeliveredPortably(db: Db, d: Claim, attemptRow: Prisma.DeliveryAt
     if (count === 0) return false;
     await tx.deliveryAttempt.create({ data: attemptRow });
     // A healthy endpoint's row is refreshed now and then, not by every delivery (LAST_SUCCESS_RESOLUTION_MS).
-    await tx.webhookEndpoint.updateMany({
+    await tx.destination.updateMany({
       where: {
-        id: d.endpointId,
+        id: d.destinationId,
         OR: [
           { consecutiveFailures: { not: 0 } }, { lastSuccessAt: null },
           { lastSuccessAt: { lte: new Date(now.getTime() - LAST_SUCCESS_RESOLUTION_MS) } },
@@ -309,7 +338,7 @@ function logOutcome(deps: ProcessDeliveryDeps, d: Claim, outcome: ProcessOutcome
   // Ids, numbers and codes only: no URL (it may hold a token), body, email or secret.
   deps.logger.info(
     {
-      deliveryId: d.id, shopId: d.shopId, endpointId: d.endpointId, attempt: d.attempt, outcome,
+      deliveryId: d.id, shopId: d.shopId, destinationId: d.destinationId, attempt: d.attempt, outcome,
       statusCode: result.statusCode, errorCode: result.ok ? undefined : result.errorCode, durationMs: result.durationMs,
     },
     "webhook attempt",
@@ -317,11 +346,15 @@ function logOutcome(deps: ProcessDeliveryDeps, d: Claim, outcome: ProcessOutcome
   return outcome;
 }
 
-function decryptSecrets(claim: Claim, keyRing: KeyRing): string[] {
-  const binding = { shopId: claim.shopId, endpointId: claim.endpointId, purpose: "webhook-signing" } as const;
-  const secrets = [decryptCached(claim.secretCiphertext, keyRing, binding)];
-  if (claim.previousSecretCiphertext) secrets.push(decryptCached(claim.previousSecretCiphertext, keyRing, binding));
-  return secrets;
+function decryptSecrets(claim: Claim, keyRing: KeyRing): { signing: string[]; credentials: string | null } {
+  const binding = { shopId: claim.shopId, destinationId: claim.destinationId } as const;
+  const signingBinding = { ...binding, purpose: "webhook-signing" } as const;
+  const signing = claim.secretCiphertext ? [decryptCached(claim.secretCiphertext, keyRing, signingBinding)] : [];
+  if (claim.secretCiphertext && claim.previousSecretCiphertext) signing.push(decryptCached(claim.previousSecretCiphertext, keyRing, signingBinding));
+  const credentials = claim.credentialsCiphertext
+    ? decryptCached(claim.credentialsCiphertext, keyRing, { ...binding, purpose: "destination-credentials" })
+    : null;
+  return { signing, credentials };
 }
 
 /**
@@ -335,10 +368,10 @@ const SECRET_CACHE_MS = 60_000;
 const SECRET_CACHE_MAX = 1_000;
 const secretCaches = new WeakMap<KeyRing, Map<string, { secret: string; until: number }>>();
 
-function decryptCached(ciphertext: string, keyRing: KeyRing, binding: { shopId: string; endpointId: string; purpose: "webhook-signing" }): string {
+function decryptCached(ciphertext: string, keyRing: KeyRing, binding: SecretBinding): string {
   let cache = secretCaches.get(keyRing);
   if (!cache) secretCaches.set(keyRing, (cache = new Map()));
-  const key = `${binding.shopId}/${binding.endpointId}/${ciphertext}`;
+  const key = `${binding.purpose}/${binding.shopId}/${binding.destinationId}/${ciphertext}`;
   const now = Date.now();
   const hit = cache.get(key);
   if (hit && hit.until > now) return hit.secret;
@@ -349,16 +382,21 @@ function decryptCached(ciphertext: string, keyRing: KeyRing, binding: { shopId: 
 }
 
 /** The sender reports failures as results; anything it throws is still an attempt that did not land. */
-async function sendSafely(send: SendWebhook, request: WebhookRequest): Promise<AttemptResult> {
+async function sendSafely(send: DestinationSender, context: AttemptContext): Promise<AttemptResult> {
   const started = Date.now();
   try {
-    return await send(request);
+    return await send(context);
   } catch {
     const failure: AttemptFailure = {
       ok: false, errorCode: "connection_failed", message: "The request could not be completed.", durationMs: Date.now() - started,
     };
     return failure;
   }
+}
+
+/** A destination of a kind this worker was not given a sender for (a newer version wrote it): try again later. */
+function unsendableKind(kind: string): AttemptFailure {
+  return { ok: false, errorCode: "connection_failed", message: `This worker cannot send to a destination of kind ${kind} yet; it is tried again later.`, durationMs: 0, countsAgainstDestination: false };
 }
 
 /** Gives a claimed attempt back unused (nothing was sent): the attempt number is not spent. */

@@ -59,7 +59,7 @@ export async function reconcileDeliveries(options: ReconcileOptions): Promise<Re
   const due: Prisma.DeliveryWhereInput = {
     status: { in: ["pending", "retrying"] },
     nextAttemptAt: { lte: dueBefore },
-    endpoint: { is: { state: "active", OR: [{ circuitRetryAt: null }, { circuitRetryAt: { lte: dueBefore } }] } },
+    destination: { is: { state: "active", OR: [{ circuitRetryAt: null }, { circuitRetryAt: { lte: dueBefore } }] } },
     shop: { is: { uninstalledAt: null } },
   };
   // Stuck ones are enqueued whatever their endpoint's state, so the worker can put them back to waiting.
@@ -72,7 +72,7 @@ export async function reconcileDeliveries(options: ReconcileOptions): Promise<Re
     await forEachDeliveryBatch(options.db, where, options.batchSize ?? 500, async (rows) => {
       for (const row of rows) {
         counts[kind]++;
-        const result = await enqueueDelivery(options.queue, row.id, { attempt: row.attemptCount + 1, destinationId: row.endpointId });
+        const result = await enqueueDelivery(options.queue, row.id, { attempt: row.attemptCount + 1, destinationId: row.destinationId });
         if (result !== "already_queued") counts.enqueued++;
       }
     });
@@ -93,7 +93,7 @@ async function expireBeyondWindow(options: ReconcileOptions, now: Date): Promise
   const candidates: Prisma.DeliveryWhereInput = {
     status: { in: ["pending", "retrying"] },
     nextAttemptAt: { lte: new Date(now.getTime() - lastChance) },
-    endpoint: { is: { circuitOpenedAt: { not: null } } },
+    destination: { is: { circuitOpenedAt: { not: null } } },
   };
   let expired = 0;
   let after: string | undefined;

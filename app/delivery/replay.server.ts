@@ -41,11 +41,11 @@ async function tryReplay(db: Db, shopId: string, deliveryId: string, now: Date):
     where: { id: deliveryId, shopId },
     select: {
       id: true, status: true, attemptCount: true, event: true, leadId: true, shopId: true, payloadPrunedAt: true,
-      endpoint: { select: { state: true } },
+      destination: { select: { state: true } },
     },
   });
   if (!row) throw new DeliveryNotFoundError();
-  if (row.endpoint.state === "disconnected") throw new DeliveryNotReplayableError("endpoint_disconnected");
+  if (row.destination.state === "disconnected") throw new DeliveryNotReplayableError("endpoint_disconnected");
   if (!REPLAYABLE.includes(row.status as DeliveryStatus)) {
     throw new DeliveryNotReplayableError(row.status === "cancelled" ? "cancelled" : "in_progress");
   }
@@ -63,7 +63,7 @@ async function tryReplay(db: Db, shopId: string, deliveryId: string, now: Date):
 
 export interface FailedSinceFilter {
   shopId: string;
-  endpointId?: string;
+  destinationId?: string;
   /** Deliveries created at or after this time. */
   since: Date;
 }
@@ -71,10 +71,10 @@ export interface FailedSinceFilter {
 function failedSinceWhere(filter: FailedSinceFilter): Prisma.DeliveryWhereInput {
   return {
     shopId: filter.shopId,
-    ...(filter.endpointId ? { endpointId: filter.endpointId } : {}),
+    ...(filter.destinationId ? { destinationId: filter.destinationId } : {}),
     status: "failed",
     createdAt: { gte: filter.since },
-    endpoint: { is: { state: { not: "disconnected" } } },
+    destination: { is: { state: { not: "disconnected" } } },
   };
 }
 
@@ -123,9 +123,9 @@ function replayData(attemptCount: number, now: Date): Prisma.DeliveryUpdateManyM
  * transaction that marks the endpoint disconnected. A worker checks the row again after claiming it and
  * sends nothing once this has committed.
  */
-export async function cancelPendingForEndpoint(db: Pick<Prisma.TransactionClient, "delivery">, endpointId: string): Promise<number> {
+export async function cancelPendingForEndpoint(db: Pick<Prisma.TransactionClient, "delivery">, destinationId: string): Promise<number> {
   const { count } = await db.delivery.updateMany({
-    where: { endpointId, status: { in: WAITING } },
+    where: { destinationId, status: { in: WAITING } },
     data: { status: "cancelled", lockedUntil: null, lastError: "Cancelled: the endpoint was disconnected." },
   });
   return count;

@@ -134,7 +134,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     const { change } = left;
     if (change.kind === "opened" || change.kind === "reopened") {
       logger.warn({ destinationId, retryAt: change.retryAt }, "destination not answering: its deliveries wait for a probe");
-      await db.webhookEndpoint.updateMany({
+      await db.destination.updateMany({
         where: { id: destinationId },
         data: change.kind === "opened"
           ? { circuitOpenedAt: change.openedAt, circuitRetryAt: change.retryAt }
@@ -142,7 +142,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
       });
     } else if (change.kind === "closed") {
       logger.info({ destinationId }, "destination answering again: waiting deliveries go out");
-      await db.webhookEndpoint.updateMany({ where: { id: destinationId }, data: { circuitOpenedAt: null, circuitRetryAt: null } });
+      await db.destination.updateMany({ where: { id: destinationId }, data: { circuitOpenedAt: null, circuitRetryAt: null } });
     }
     for (const jobId of left.wake) await promoteDeliveryJob(queue, jobId);
   }
@@ -218,6 +218,6 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
 
 /** A job enqueued without its destination (a replay, an older job): the row says where it goes. */
 async function destinationOf(db: Db, deliveryId: string): Promise<string | null> {
-  const row = await db.delivery.findUnique({ where: { id: deliveryId }, select: { endpointId: true } });
-  return row?.endpointId ?? null;
+  const row = await db.delivery.findUnique({ where: { id: deliveryId }, select: { destinationId: true } });
+  return row?.destinationId ?? null;
 }

@@ -27,7 +27,7 @@ export interface DeliveryView {
   event: WebhookEvent;
   status: DeliveryStatus;
   leadId: string | null;
-  endpointId: string;
+  destinationId: string;
   createdAt: string;
   deliveredAt: string | null;
   /** When the next attempt is due, for deliveries still waiting. */
@@ -47,7 +47,7 @@ export interface ListDeliveriesInput {
   db: Db;
   shopId: string;
   /** One endpoint's log; when omitted, every endpoint of the shop (e.g. a lead's history). */
-  endpointId?: string;
+  destinationId?: string;
   filters: DeliveryLogFilters;
   after?: string | null;
   pageSize?: number;
@@ -55,9 +55,9 @@ export interface ListDeliveriesInput {
 
 const WAITING: ReadonlySet<string> = new Set(["pending", "retrying"]);
 
-export function deliveryLogWhere(shopId: string, endpointId: string | undefined, filters: DeliveryLogFilters): Prisma.DeliveryWhereInput {
+export function deliveryLogWhere(shopId: string, destinationId: string | undefined, filters: DeliveryLogFilters): Prisma.DeliveryWhereInput {
   const where: Prisma.DeliveryWhereInput = { shopId };
-  if (endpointId) where.endpointId = endpointId;
+  if (destinationId) where.destinationId = destinationId;
   if (filters.status) where.status = filters.status;
   if (filters.lead) where.leadId = filters.lead;
   const createdAt: Prisma.DateTimeFilter = {};
@@ -92,7 +92,7 @@ function decodeCursor(raw: string): { createdAt: Date; id: string } | null {
 export async function listDeliveries(input: ListDeliveriesInput): Promise<DeliveryLogPage> {
   const { db, shopId } = input;
   const pageSize = input.pageSize ?? DELIVERY_LOG_PAGE_SIZE;
-  const base = deliveryLogWhere(shopId, input.endpointId, input.filters);
+  const base = deliveryLogWhere(shopId, input.destinationId, input.filters);
   const cursor = input.after ? decodeCursor(input.after) : null;
   const where: Prisma.DeliveryWhereInput = cursor
     ? {
@@ -107,7 +107,7 @@ export async function listDeliveries(input: ListDeliveriesInput): Promise<Delive
     orderBy: [{ createdAt: "desc" }, { id: "desc" }],
     take: pageSize + 1,
     select: {
-      id: true, event: true, status: true, leadId: true, endpointId: true, createdAt: true, deliveredAt: true,
+      id: true, event: true, status: true, leadId: true, destinationId: true, createdAt: true, deliveredAt: true,
       nextAttemptAt: true, attemptCount: true, lastError: true, lastStatusCode: true,
       attempts: {
         orderBy: { number: "desc" },
@@ -122,7 +122,7 @@ export async function listDeliveries(input: ListDeliveriesInput): Promise<Delive
       event: d.event as WebhookEvent,
       status: d.status as DeliveryStatus,
       leadId: d.leadId,
-      endpointId: d.endpointId,
+      destinationId: d.destinationId,
       createdAt: d.createdAt.toISOString(),
       deliveredAt: d.deliveredAt?.toISOString() ?? null,
       nextAttemptAt: WAITING.has(d.status) ? d.nextAttemptAt.toISOString() : null,

@@ -20,7 +20,7 @@ export const PAUSED_BY_MERCHANT = "Paused by you. Leads are kept and nothing is 
 export interface RotateSecretInput {
   db: Db;
   shop: ShopRef;
-  endpointId: string;
+  destinationId: string;
   ring: KeyRing;
   /**
    * How long the old secret keeps signing next to the new one (both signatures are sent). 0, the default,
@@ -40,8 +40,8 @@ export async function rotateSigningSecret(input: RotateSecretInput): Promise<{ e
   const secret = generateSigningSecret();
   const row = await db.$transaction(async (tx) => {
     await lockShopRow(tx, shop);
-    const current = await tx.webhookEndpoint.findFirst({
-      where: { id: input.endpointId, shopId: shop.id, state: { in: [...LIVE_STATES] } },
+    const current = await tx.destination.findFirst({
+      where: { id: input.destinationId, shopId: shop.id, state: { in: [...LIVE_STATES] } },
       select: { id: true, shopId: true, secretCiphertext: true, secretKeyVersion: true },
     });
     if (!current) throw new IntegrationEndpointNotFoundError();
@@ -53,7 +53,7 @@ export async function rotateSigningSecret(input: RotateSecretInput): Promise<{ e
         previousSecretUntil: new Date(now.getTime() + overlapHours * 3_600_000),
       }
       : { previousSecretCiphertext: null, previousSecretKeyVersion: null, previousSecretUntil: null };
-    return tx.webhookEndpoint.update({
+    return tx.destination.update({
       where: { id: current.id },
       data: { secretCiphertext: sealed.stored, secretKeyVersion: sealed.keyVersion, ...previous },
       select: endpointViewSelect,
@@ -65,7 +65,7 @@ export async function rotateSigningSecret(input: RotateSecretInput): Promise<{ e
 export interface EndpointActionInput {
   db: Db;
   shop: ShopRef;
-  endpointId: string;
+  destinationId: string;
   now?: Date;
 }
 
@@ -79,15 +79,15 @@ export async function disconnectEndpoint(input: EndpointActionInput): Promise<{ 
   const now = input.now ?? new Date();
   return db.$transaction(async (tx) => {
     await lockShopRow(tx, shop);
-    const changed = await tx.webhookEndpoint.updateMany({
-      where: { id: input.endpointId, shopId: shop.id, state: { in: [...LIVE_STATES] } },
+    const changed = await tx.destination.updateMany({
+      where: { id: input.destinationId, shopId: shop.id, state: { in: [...LIVE_STATES] } },
       data: {
         state: "disconnected", disconnectedAt: now, pausedReason: null,
         previousSecretCiphertext: null, previousSecretKeyVersion: null, previousSecretUntil: null,
       },
     });
     if (changed.count !== 1) throw new IntegrationEndpointNotFoundError();
-    return { cancelled: await cancelPendingForEndpoint(tx, input.endpointId) };
+    return { cancelled: await cancelPendingForEndpoint(tx, input.destinationId) };
   });
 }
 
@@ -105,7 +105,7 @@ export async function resumeEndpoint(input: EndpointActionInput & { queue: Deliv
   // Only those that came due meanwhile: a retry still in the future keeps its own delayed job.
   const waiting = await input.db.delivery.findMany({
     where: {
-      shopId: input.shop.id, endpointId: endpoint.id, status: { in: ["pending", "retrying"] },
+      shopId: input.shop.id, destinationId: endpoint.id, status: { in: ["pending", "retrying"] },
       nextAttemptAt: { lte: input.now ?? new Date() },
     },
     select: { id: true, attemptCount: true },
@@ -134,13 +134,13 @@ async function changeState(
   const now = input.now ?? new Date();
   return db.$transaction(async (tx) => {
     await lockShopRow(tx, shop);
-    const found = await tx.webhookEndpoint.findFirst({
-      where: { id: input.endpointId, shopId: shop.id, state: { in: [...LIVE_STATES] } },
+    const found = await tx.destination.findFirst({
+      where: { id: input.destinationId, shopId: shop.id, state: { in: [...LIVE_STATES] } },
       select: { id: true, state: true },
     });
     if (!found) throw new IntegrationEndpointNotFoundError();
     if (found.state !== from) throw new EndpointStateError(wrongStateMessage);
-    const row = await tx.webhookEndpoint.update({ where: { id: found.id }, data, select: endpointViewSelect });
+    const row = await tx.destination.update({ where: { id: found.id }, data, select: endpointViewSelect });
     return toEndpointView(row, now);
   });
 }

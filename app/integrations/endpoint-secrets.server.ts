@@ -16,7 +16,7 @@ export interface EndpointSecretColumns {
 }
 
 export function signingBinding(endpoint: { shopId: string; id: string }): SecretBinding {
-  return { shopId: endpoint.shopId, endpointId: endpoint.id, purpose: "webhook-signing" };
+  return { shopId: endpoint.shopId, destinationId: endpoint.id, purpose: "webhook-signing" };
 }
 
 export function sealSigningSecret(secret: string, ring: KeyRing, endpoint: { shopId: string; id: string }) {

@@ -33,9 +33,9 @@ export const LIVE_STATES = ["active", "paused"] as const;
 export const endpointViewSelect = {
   id: true, url: true, state: true, pausedReason: true, consecutiveFailures: true, lastSuccessAt: true,
   lastFailureAt: true, createdAt: true, previousSecretUntil: true,
-} satisfies Prisma.WebhookEndpointSelect;
+} satisfies Prisma.DestinationSelect;
 
-type EndpointViewRow = Prisma.WebhookEndpointGetPayload<{ select: typeof endpointViewSelect }>;
+type EndpointViewRow = Prisma.DestinationGetPayload<{ select: typeof endpointViewSelect }>;
 
 export function toEndpointView(row: EndpointViewRow, now: Date = new Date()): EndpointView {
   const overlap = row.previousSecretUntil && row.previousSecretUntil.getTime() > now.getTime() ? row.previousSecretUntil : null;
@@ -55,7 +55,7 @@ export function toEndpointView(row: EndpointViewRow, now: Date = new Date()): En
 
 /** The shop's connected (active or paused) endpoint, or null. */
 export async function findLiveEndpoint(db: Db, shopId: string, now: Date = new Date()): Promise<EndpointView | null> {
-  const row = await db.webhookEndpoint.findFirst({
+  const row = await db.destination.findFirst({
     where: { shopId, state: { in: [...LIVE_STATES] } },
     orderBy: { createdAt: "desc" },
     select: endpointViewSelect,
@@ -63,10 +63,10 @@ export async function findLiveEndpoint(db: Db, shopId: string, now: Date = new D
   return row ? toEndpointView(row, now) : null;
 }
 
-/** The endpoint `endpointId` if it is a live endpoint of `shopId`; otherwise not found (404 at the edge). */
-export async function requireLiveEndpoint(db: Db, shopId: string, endpointId: string, now: Date = new Date()): Promise<EndpointView> {
-  const row = await db.webhookEndpoint.findFirst({
-    where: { id: endpointId, shopId, state: { in: [...LIVE_STATES] } },
+/** The endpoint `destinationId` if it is a live endpoint of `shopId`; otherwise not found (404 at the edge). */
+export async function requireLiveEndpoint(db: Db, shopId: string, destinationId: string, now: Date = new Date()): Promise<EndpointView> {
+  const row = await db.destination.findFirst({
+    where: { id: destinationId, shopId, state: { in: [...LIVE_STATES] } },
     select: endpointViewSelect,
   });
   if (!row) throw new IntegrationEndpointNotFoundError();
@@ -117,15 +117,15 @@ export async function connectEndpoint(input: ConnectEndpointInput): Promise<Conn
   const secret = generateSigningSecret();
   const row = await db.$transaction(async (tx) => {
     await lockShopRow(tx, shop);
-    const existing = await tx.webhookEndpoint.findFirst({ where: { shopId: shop.id, state: { in: [...LIVE_STATES] } }, select: { id: true } });
+    const existing = await tx.destination.findFirst({ where: { shopId: shop.id, state: { in: [...LIVE_STATES] } }, select: { id: true } });
     if (existing) throw new EndpointAlreadyConnectedError();
     // The ciphertext is bound to the endpoint id, which exists only once the row does: insert, then seal.
-    const created = await tx.webhookEndpoint.create({
+    const created = await tx.destination.create({
       data: { shopId: shop.id, url, state: "active", secretCiphertext: "", secretKeyVersion: ring.currentVersion, createdAt: now },
       select: { id: true, shopId: true },
     });
     const sealed = sealSigningSecret(secret, ring, created);
-    return tx.webhookEndpoint.update({
+    return tx.destination.update({
       where: { id: created.id },
       data: { secretCiphertext: sealed.stored, secretKeyVersion: sealed.keyVersion },
       select: endpointViewSelect,

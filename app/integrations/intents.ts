@@ -26,7 +26,7 @@ export const webhookIntentSchema = z.discriminatedUnion("intent", [
   }),
   z.object({
     intent: z.literal("rotate"),
-    endpointId: id,
+    destinationId: id,
     overlapHours: z.coerce
       .number({ message: "Choose how long the old secret keeps working" })
       .int()
@@ -34,13 +34,13 @@ export const webhookIntentSchema = z.discriminatedUnion("intent", [
       .max(MAX_OVERLAP_HOURS, "The overlap is at most 7 days")
       .default(0),
   }),
-  z.object({ intent: z.literal("disconnect"), endpointId: id }),
-  z.object({ intent: z.literal("pause"), endpointId: id }),
-  z.object({ intent: z.literal("resume"), endpointId: id }),
-  z.object({ intent: z.literal("send_test"), endpointId: id }),
+  z.object({ intent: z.literal("disconnect"), destinationId: id }),
+  z.object({ intent: z.literal("pause"), destinationId: id }),
+  z.object({ intent: z.literal("resume"), destinationId: id }),
+  z.object({ intent: z.literal("send_test"), destinationId: id }),
   z.object({ intent: z.literal("replay"), deliveryId: id }),
-  z.object({ intent: z.literal("count_failed"), endpointId: id, since: day }),
-  z.object({ intent: z.literal("replay_failed"), endpointId: id, since: day }),
+  z.object({ intent: z.literal("count_failed"), destinationId: id, since: day }),
+  z.object({ intent: z.literal("replay_failed"), destinationId: id, since: day }),
 ]);
 
 export type WebhookIntent = z.infer<typeof webhookIntentSchema>;

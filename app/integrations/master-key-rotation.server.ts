@@ -22,7 +22,7 @@ export interface MasterKeyRotationReport {
   /** Endpoints changed by someone else between read and write in this run; run again to finish them. */
   changedConcurrently: number;
   /** Secrets that could not be decrypted with any configured key, by endpoint id (never the secret). */
-  failed: { endpointId: string; reason: string }[];
+  failed: { destinationId: string; reason: string }[];
 }
 
 export interface MasterKeyRotationInput {
@@ -40,7 +40,7 @@ export async function reencryptEndpointSecrets(input: MasterKeyRotationInput): P
   };
   let after: string | undefined;
   for (;;) {
-    const rows = await db.webhookEndpoint.findMany({
+    const rows = await db.destination.findMany({
       where: after ? { id: { gt: after } } : {},
       orderBy: { id: "asc" },
       take: batchSize,
@@ -75,11 +75,11 @@ async function reencryptRow(db: Db, ring: KeyRing, row: SecretRow, report: Maste
       moved++;
     }
   } catch (error) {
-    report.failed.push({ endpointId: row.id, reason: error instanceof Error ? error.message : "unknown error" });
+    report.failed.push({ destinationId: row.id, reason: error instanceof Error ? error.message : "unknown error" });
     return;
   }
   if (moved === 0) return;
-  const written = await db.webhookEndpoint.updateMany({
+  const written = await db.destination.updateMany({
     where: { id: row.id, secretCiphertext: row.secretCiphertext, previousSecretCiphertext: row.previousSecretCiphertext },
     data,
   });

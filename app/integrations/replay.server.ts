@@ -31,18 +31,18 @@ export async function replayOneDelivery(input: { db: Db; queue: DeliveryQueue; s
 export interface FailedSinceInput {
   db: Db;
   shopId: string;
-  endpointId: string;
+  destinationId: string;
   /** A UTC day, YYYY-MM-DD: failed deliveries created on or after it. */
   since: string;
 }
 
 /** How many failed deliveries of the endpoint a replay since `since` would send again. */
 export async function countFailedDeliveriesSince(input: FailedSinceInput): Promise<number> {
-  const endpoint = await requireLiveEndpoint(input.db, input.shopId, input.endpointId);
-  return countFailedSince(input.db, { shopId: input.shopId, endpointId: endpoint.id, since: startOfDay(input.since) });
+  const endpoint = await requireLiveEndpoint(input.db, input.shopId, input.destinationId);
+  return countFailedSince(input.db, { shopId: input.shopId, destinationId: endpoint.id, since: startOfDay(input.since) });
 }
 
 export async function replayFailedDeliveriesSince(input: FailedSinceInput & { queue: DeliveryQueue }): Promise<number> {
-  const endpoint = await requireLiveEndpoint(input.db, input.shopId, input.endpointId);
-  return replayFailedSince(input.db, input.queue, { shopId: input.shopId, endpointId: endpoint.id, since: startOfDay(input.since) });
+  const endpoint = await requireLiveEndpoint(input.db, input.shopId, input.destinationId);
+  return replayFailedSince(input.db, input.queue, { shopId: input.shopId, destinationId: endpoint.id, since: startOfDay(input.since) });
 }

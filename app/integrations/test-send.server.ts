@@ -42,10 +42,10 @@ export interface TestSendDeps {
   waitMs?: number;
 }
 
-export async function sendTestWebhook(deps: TestSendDeps, input: { shop: ShopRef; endpointId: string }): Promise<TestSendResult> {
+export async function sendTestWebhook(deps: TestSendDeps, input: { shop: ShopRef; destinationId: string }): Promise<TestSendResult> {
   const { db } = deps;
   const clock = deps.clock ?? systemClock;
-  const endpoint = await requireLiveEndpoint(db, input.shop.id, input.endpointId, clock.now());
+  const endpoint = await requireLiveEndpoint(db, input.shop.id, input.destinationId, clock.now());
   if (endpoint.state === "paused") throw new EndpointStateError("The webhook is paused. Resume it to send a test.");
   const deliveryId = await createTestDelivery(db, { id: endpoint.id, shopId: input.shop.id }, { clock });
 

@@ -17,8 +17,9 @@ export interface KeyRing {
 /** What a secret is bound to. Changing any field makes decryption fail. */
 export interface SecretBinding {
   shopId: string;
-  endpointId: string;
-  purpose: "webhook-signing";
+  destinationId: string;
+  /** The signing secret, or a kind's credentials (an API key, secret header values) as JSON. */
+  purpose: "webhook-signing" | "destination-credentials";
 }
 
 export class SecretDecryptionError extends Error {
@@ -32,7 +33,7 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
 function aad(binding: SecretBinding): Buffer {
-  return Buffer.from(JSON.stringify([binding.purpose, binding.shopId, binding.endpointId]));
+  return Buffer.from(JSON.stringify([binding.purpose, binding.shopId, binding.destinationId]));
 }
 
 export function encryptSecret(plaintext: string, ring: KeyRing, binding: SecretBinding): { stored: string; keyVersion: number } {

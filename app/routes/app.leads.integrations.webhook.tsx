@@ -49,7 +49,7 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
   const log = await listDeliveries({
     db,
     shopId: shop.id,
-    endpointId: endpoint && !filters.lead ? endpoint.id : undefined,
+    destinationId: endpoint && !filters.lead ? endpoint.id : undefined,
     filters,
     after: query.get("after"),
   });
@@ -75,36 +75,36 @@ export const action = async ({ request, context }: ActionFunctionArgs) => {
     switch (intent.intent) {
       case "connect": {
         const { endpoint, secret } = await connectEndpoint({ db, shop, url: intent.url, ring: services.keyRing, destination: transport.destination });
-        audit({ endpointId: endpoint.id });
+        audit({ destinationId: endpoint.id });
         // The only answer that ever carries the secret: not cached anywhere on the way back.
-        return data<WebhookActionData>({ intent: "connect", endpointId: endpoint.id, secret }, { headers: { "Cache-Control": "no-store" } });
+        return data<WebhookActionData>({ intent: "connect", destinationId: endpoint.id, secret }, { headers: { "Cache-Control": "no-store" } });
       }
       case "rotate": {
         const { endpoint, secret } = await rotateSigningSecret({
-          db, shop, endpointId: intent.endpointId, ring: services.keyRing, overlapHours: intent.overlapHours,
+          db, shop, destinationId: intent.destinationId, ring: services.keyRing, overlapHours: intent.overlapHours,
         });
-        audit({ endpointId: endpoint.id, overlapHours: intent.overlapHours });
+        audit({ destinationId: endpoint.id, overlapHours: intent.overlapHours });
         return data<WebhookActionData>(
-          { intent: "rotate", endpointId: endpoint.id, secret, previousSecretUntil: endpoint.previousSecretUntil },
+          { intent: "rotate", destinationId: endpoint.id, secret, previousSecretUntil: endpoint.previousSecretUntil },
           { headers: { "Cache-Control": "no-store" } },
         );
       }
       case "disconnect": {
-        const { cancelled } = await disconnectEndpoint({ db, shop, endpointId: intent.endpointId });
-        audit({ endpointId: intent.endpointId, cancelled });
+        const { cancelled } = await disconnectEndpoint({ db, shop, destinationId: intent.destinationId });
+        audit({ destinationId: intent.destinationId, cancelled });
         return data<WebhookActionData>({ intent: "disconnect", cancelled });
       }
       case "pause":
-        await pauseEndpoint({ db, shop, endpointId: intent.endpointId });
-        audit({ endpointId: intent.endpointId });
+        await pauseEndpoint({ db, shop, destinationId: intent.destinationId });
+        audit({ destinationId: intent.destinationId });
         return data<WebhookActionData>({ intent: "pause" });
       case "resume": {
-        const { woken } = await resumeEndpoint({ db, shop, endpointId: intent.endpointId, queue: services.queue() });
-        audit({ endpointId: intent.endpointId, woken });
+        const { woken } = await resumeEndpoint({ db, shop, destinationId: intent.destinationId, queue: services.queue() });
+        audit({ destinationId: intent.destinationId, woken });
         return data<WebhookActionData>({ intent: "resume", woken });
       }
       case "send_test": {
-        const result = await sendTestWebhook({ ...services, send: transport.send ?? services.send }, { shop, endpointId: intent.endpointId });
+        const result = await sendTestWebhook({ ...services, send: transport.send ?? services.send }, { shop, destinationId: intent.destinationId });
         return data<WebhookActionData>({ intent: "send_test", result });
       }
       case "replay": {
@@ -113,14 +113,14 @@ export const action = async ({ request, context }: ActionFunctionArgs) => {
         return data<WebhookActionData>({ intent: "replay", deliveryId });
       }
       case "count_failed": {
-        const count = await countFailedDeliveriesSince({ db, shopId: shop.id, endpointId: intent.endpointId, since: intent.since });
+        const count = await countFailedDeliveriesSince({ db, shopId: shop.id, destinationId: intent.destinationId, since: intent.since });
         return data<WebhookActionData>({ intent: "count_failed", count, since: intent.since });
       }
       case "replay_failed": {
         const replayed = await replayFailedDeliveriesSince({
-          db, queue: services.queue(), shopId: shop.id, endpointId: intent.endpointId, since: intent.since,
+          db, queue: services.queue(), shopId: shop.id, destinationId: intent.destinationId, since: intent.since,
         });
-        audit({ endpointId: intent.endpointId, since: intent.since, replayed });
+        audit({ destinationId: intent.destinationId, since: intent.since, replayed });
         return data<WebhookActionData>({ intent: "replay_failed", replayed, since: intent.since });
       }
     }

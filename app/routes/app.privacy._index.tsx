@@ -9,24 +9,20 @@ import { readAdminForm } from "../lib/admin-input.server";
 import { getDb } from "../lib/db.server";
 import { completeDataRequest, listDataRequests } from "../compliance/data-requests.server";
 import { DataRequestNotFoundError } from "../compliance/errors";
-import { getPrivacySettings, setRedactionEvents } from "../compliance/settings.server";
 import { LEAD_RETENTION_CHOICES, parseLeadRetention } from "../retention/lead-retention";
 import { getLeadRetention, setLeadRetention } from "../retention/lead-retention-setting.server";
 
-// Privacy: shoppers' data requests (from Shopify's customers/data_request) to download and mark done,
-// whether erasures are announced to the connected CRM, and how long leads are kept. The shop comes from
-// the session token only.
+// Privacy: shoppers' data requests (from Shopify's customers/data_request) to download and mark done, and how
+// long leads are kept. Whether an erasure is passed on is each destination's choice of events. The shop comes
+// from the session token only.
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const { shop } = await requireAdminShop(request);
   const db = getDb();
-  const [requests, settings, retention] = await Promise.all([
-    listDataRequests(db, shop.id), getPrivacySettings(db, shop.id), getLeadRetention(db, shop.id),
-  ]);
+  const [requests, retention] = await Promise.all([listDataRequests(db, shop.id), getLeadRetention(db, shop.id)]);
   return {
     open: requests.open.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() })),
     completed: requests.completed,
-    sendRedactionEvents: settings.sendRedactionEvents,
     leadRetentionMonths: retention.months,
     pruningWithinHours: Math.max(1, Math.ceil(getConfig().PRUNING_INTERVAL_SECONDS / 3600)),
   };
@@ -47,12 +43,6 @@ export const action = async ({ request }: ActionFunctionArgs) => {
       if (error instanceof DataRequestNotFoundError) return data({ error: "This request no longer exists" }, { status: 404 });
       throw error;
     }
-    return { ok: true };
-  }
-  if (intent === "redaction-events") {
-    const enabled = form.get("enabled");
-    if (enabled !== "true" && enabled !== "false") return data({ error: "enabled must be true or false" }, { status: 422 });
-    await setRedactionEvents(db, shop.id, enabled === "true");
     return { ok: true };
   }
   if (intent === "lead-retention") {
@@ -108,20 +98,6 @@ function CompleteButton({ requestId }: { requestId: string }) {
   );
 }
 
-function RedactionEventsSetting({ enabled }: { enabled: boolean }) {
-  const fetcher = useFetcher();
-  const pending = fetcher.formData?.get("enabled");
-  const checked = pending ? pending === "true" : enabled;
-  return (
-    <Checkbox
-      label="Tell my CRM when a shopper's data is erased"
-      helpText="Sends a lead_redacted event (the lead id only, no email) to your connected webhook for each erased lead, so your CRM can erase the contact too."
-      checked={checked}
-      onChange={(value) => fetcher.submit({ intent: "redaction-events", enabled: String(value) }, { method: "post" })}
-    />
-  );
-}
-
 function monthsLabel(months: number): string {
   return months === 1 ? "1 month" : months % 12 === 0 ? `${months / 12} ${months === 12 ? "year" : "years"}` : `${months} months`;
 }
@@ -166,7 +142,7 @@ function LeadRetentionSetting({ months, checkedWithinHours }: { months: number |
 }
 
 export default function PrivacyPage() {
-  const { open, completed, sendRedactionEvents, leadRetentionMonths, pruningWithinHours } = useLoaderData<typeof loader>();
+  const { open, completed, leadRetentionMonths, pruningWithinHours } = useLoaderData<typeof loader>();
   const rows = open.map((r, index) => (
     <IndexTable.Row id={r.id} key={r.id} position={index}>
       <IndexTable.Cell>
@@ -232,7 +208,10 @@ export default function PrivacyPage() {
                 deliveries and delivery history are deleted from the app. When you uninstall, your data is kept for
                 48 hours in case you reinstall, then deleted.
               </Banner>
-              <RedactionEventsSetting enabled={sendRedactionEvents} />
+              <Text as="p" tone="subdued">
+                To have your other tools erase the shopper too, turn on the "Lead erased" event on a destination (Leads,
+                then the destination). A webhook then gets the lead id only; Klaviyo is asked to delete the profile.
+              </Text>
             </BlockStack>
           </Card>
         </Layout.Section>

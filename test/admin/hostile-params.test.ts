@@ -40,10 +40,10 @@ const FORM_FIELDS: [string, string, Handler, Record<string, string>, string][] =
   ...["q", "product", "from", "to"].map((f) => ["the export action", "/app/leads/export", exportAction as Handler, {}, f] as [string, string, Handler, Record<string, string>, string]),
   ["the webhook action", "/app/leads/integrations/webhook", webhookAction as Handler, {}, "intent"],
   ["the webhook action", "/app/leads/integrations/webhook", webhookAction as Handler, { intent: "connect" }, "url"],
-  ["the webhook action", "/app/leads/integrations/webhook", webhookAction as Handler, { intent: "pause" }, "endpointId"],
+  ["the webhook action", "/app/leads/integrations/webhook", webhookAction as Handler, { intent: "pause" }, "destinationId"],
   ["the webhook action", "/app/leads/integrations/webhook", webhookAction as Handler, { intent: "replay" }, "deliveryId"],
-  ["the webhook action", "/app/leads/integrations/webhook", webhookAction as Handler, { intent: "count_failed", endpointId: "e1" }, "since"],
-  ["the webhook action", "/app/leads/integrations/webhook", webhookAction as Handler, { intent: "rotate", endpointId: "e1" }, "overlapHours"],
+  ["the webhook action", "/app/leads/integrations/webhook", webhookAction as Handler, { intent: "count_failed", destinationId: "e1" }, "since"],
+  ["the webhook action", "/app/leads/integrations/webhook", webhookAction as Handler, { intent: "rotate", destinationId: "e1" }, "overlapHours"],
   ["the Privacy action", "/app/privacy", privacyAction as Handler, { intent: "complete" }, "requestId"],
   ["the Privacy action", "/app/privacy", privacyAction as Handler, { intent: "redaction-events" }, "enabled"],
 ];

@@ -28,7 +28,7 @@ const ROUTES: [string, string, RequestInit, Call][] = [
   ["the Leads tab", "/app/leads?q=a", {}, (r) => leadsPage(args(r))],
   ["the export action", "/app/leads/export", { method: "POST", body: new URLSearchParams({ q: "a" }) }, (r) => exportAction(args(r))],
   ["the webhook page", "/app/leads/integrations/webhook", {}, (r) => webhookPage(args(r))],
-  ["the webhook action", "/app/leads/integrations/webhook", { method: "POST", body: new URLSearchParams({ intent: "pause", endpointId: "e1" }) }, (r) => webhookAction(args(r))],
+  ["the webhook action", "/app/leads/integrations/webhook", { method: "POST", body: new URLSearchParams({ intent: "pause", destinationId: "e1" }) }, (r) => webhookAction(args(r))],
   ["the Privacy page", "/app/privacy", {}, (r) => privacyPage(args(r))],
   ["the Privacy action", "/app/privacy", { method: "POST", body: new URLSearchParams({ intent: "redaction-events", enabled: "true" }) }, (r) => privacyAction(args(r))],
   ["a data request download", "/app/privacy/r1/download", {}, (r) => privacyDownload(args(r, { requestId: "r1" }))],

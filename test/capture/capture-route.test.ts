@@ -25,11 +25,11 @@ describe("storefront capture route (app proxy)", () => {
     const shop = await installShop(SHOP);
     shopId = shop.id;
     const config = getConfig();
-    const endpoint = await getDb().webhookEndpoint.create({
+    const endpoint = await getDb().destination.create({
       data: { shopId, url: "https://crm.example/hook", secretCiphertext: "pending", secretKeyVersion: 1 },
     });
-    const { stored, keyVersion } = encryptSecret("whsec_dGVzdA==", { keys: config.ENCRYPTION_KEYS, currentVersion: config.currentKeyVersion }, { shopId, endpointId: endpoint.id, purpose: "webhook-signing" });
-    await getDb().webhookEndpoint.update({ where: { id: endpoint.id }, data: { secretCiphertext: stored, secretKeyVersion: keyVersion } });
+    const { stored, keyVersion } = encryptSecret("whsec_dGVzdA==", { keys: config.ENCRYPTION_KEYS, currentVersion: config.currentKeyVersion }, { shopId, destinationId: endpoint.id, purpose: "webhook-signing" });
+    await getDb().destination.update({ where: { id: endpoint.id }, data: { secretCiphertext: stored, secretKeyVersion: keyVersion } });
   });
 
   it("GIVEN a validly signed submission THEN the lead and its delivery are stored, tagging is queued with the lead id only, and the delivery waits for the tagging deadline at most", async () => {
@@ -46,7 +46,7 @@ describe("storefront capture route (app proxy)", () => {
     expect(lead).toMatchObject({ taggingState: "pending" });
     // Its first attempt is already queued, under its destination, to run at the deadline unless tagging brings it forward.
     const delivery = await getProducers().deliveryQueue.getJob(deliveryJobId(lead.deliveries[0].id, 1));
-    expect(delivery).toMatchObject({ name: lead.deliveries[0].endpointId, data: {}, opts: expect.objectContaining({ delay: getConfig().TAGGING_DEADLINE }) });
+    expect(delivery).toMatchObject({ name: lead.deliveries[0].destinationId, data: {}, opts: expect.objectContaining({ delay: getConfig().TAGGING_DEADLINE }) });
     expect(await delivery!.getState()).toBe("delayed");
   });
 

@@ -72,6 +72,7 @@ describe("the lead tagging state migration", () => {
         await sql.run(`INSERT INTO "Lead" ("id", "shopId", "email", "emailSearch", "productId", "productTitle", "productUrl", "consent", "tagged")
           VALUES ('${id}', 's1', 'a@example.com', 'a@example.com', 'p', 'P', 'https://old.example/p', ${t}, ${tagged})`);
       }
+      // The tables as they were then (before destinations).
       await sql.run(`INSERT INTO "WebhookEndpoint" ("id", "shopId", "url", "secretCiphertext", "secretKeyVersion") VALUES ('e1', 's1', 'https://crm.example/h', 'x', 1)`);
       await sql.run(`INSERT INTO "Delivery" ("id", "shopId", "endpointId", "leadId", "event", "payload", "updatedAt")
         VALUES ('d1', 's1', 'e1', 'untagged-lead', 'lead_captured', '{}', CURRENT_TIMESTAMP)`);

@@ -15,7 +15,7 @@ import { installShop } from "../support/shopify";
 const SHOP = "tagging-shop.myshopify.com";
 const api = new FakeAdminApi();
 let shopId = "";
-let endpointId = "";
+let destinationId = "";
 
 async function captured(email: string) {
   const { lead, deliveryIds } = await recordLeadWithDeliveries(getDb(), {
@@ -51,7 +51,7 @@ describe("tagging the shopper in Shopify after capture", () => {
   beforeAll(async () => {
     api.install();
     shopId = (await installShop(SHOP)).id;
-    endpointId = (await getDb().webhookEndpoint.create({ data: { shopId, url: "https://crm.example/h", secretCiphertext: "x", secretKeyVersion: 1 } })).id;
+    destinationId = (await getDb().destination.create({ data: { shopId, url: "https://crm.example/h", secretCiphertext: "x", secretKeyVersion: 1 } })).id;
   });
 
   it("GIVEN a new shopper THEN a customer is created with the tag and consent, and the delivery says tagged", async () => {
@@ -105,6 +105,6 @@ describe("tagging the shopper in Shopify after capture", () => {
     expect(await getDb().lead.findUniqueOrThrow({ where: { id: leadId } })).toMatchObject({
       tagged: false, taggingState: "failed", taggingError: expect.stringMatching(/no offline session/),
     });
-    expect(endpointId).toBeTruthy();
+    expect(destinationId).toBeTruthy();
   });
 });

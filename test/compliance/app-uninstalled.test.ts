@@ -40,7 +40,7 @@ describe("app/uninstalled", () => {
     expect(await db.session.count({ where: { shop: shop.domain } })).toBe(0);
     expect((await db.shop.findUniqueOrThrow({ where: { id: shop.id } })).uninstalledAt).toBeInstanceOf(Date);
     expect(await db.lead.count({ where: { id: leadId } })).toBe(1);
-    expect(await db.webhookEndpoint.count({ where: { id: endpoint.id } })).toBe(1);
+    expect(await db.destination.count({ where: { id: endpoint.id } })).toBe(1);
 
     // The worker sends nothing for an uninstalled shop; the delivery keeps waiting.
     const before = receiver.requests.length;

@@ -95,25 +95,25 @@ describe("customers/redact", () => {
       expect(await jobExists("tagging", `tag-${kept.leadId}`)).toBe(true);
       expect(await jobExists("delivery", deliveryJobId(kept.deliveryIds[0], 1))).toBe(true);
     }
-    // The merchant did not ask for redaction events: none is created.
+    // No destination takes redaction events: none is created.
     expect(await db.delivery.count({ where: { shopId: shopA.shopId, event: "lead_redacted" } })).toBe(0);
   });
 
-  it("delivers a lead_redacted event per erased lead, with the lead id and no email, when the merchant turned it on", async () => {
+  it("delivers a lead_redacted event per erased lead, with the lead id and no email, to a destination that takes that event", async () => {
     const shop = await shopWithEndpoint("redact-events");
-    await db.shop.update({ where: { id: shop.shopId }, data: { sendRedactionEvents: true } });
+    await db.destination.update({ where: { id: shop.id }, data: { events: '["lead_captured","lead_redacted"]' } });
     const lead = await capture(shop, ANN);
-    await db.webhookEndpoint.update({ where: { id: shop.id }, data: { state: "paused" } });
+    await db.destination.update({ where: { id: shop.id }, data: { state: "paused" } });
     const paused = await addEndpoint({ id: shop.shopId, domain: shop.shopDomain }, receiver.urlFor("/crm/second"));
-    await db.webhookEndpoint.update({ where: { id: paused.id }, data: { state: "disconnected" } });
-    await db.webhookEndpoint.update({ where: { id: shop.id }, data: { state: "active" } });
+    await db.destination.update({ where: { id: paused.id }, data: { state: "disconnected" } });
+    await db.destination.update({ where: { id: shop.id }, data: { state: "active" } });
 
     const response = await deliver("customers/redact", redactRequest(shop.shopDomain, { id: null, email: ANN }), testDeps(logs.logger));
     expect(response.status).toBe(200);
 
     const events = await db.delivery.findMany({ where: { shopId: shop.shopId, event: "lead_redacted" } });
     expect(events).toHaveLength(1); // the disconnected endpoint gets nothing
-    expect(events[0]).toMatchObject({ endpointId: shop.id, leadId: null, status: "pending" });
+    expect(events[0]).toMatchObject({ destinationId: shop.id, leadId: null, status: "pending" });
     const body = JSON.parse(events[0].payload);
     expect(body).toEqual({ version: 1, event: "lead_redacted", lead_id: lead.leadId, shop: shop.shopDomain, redacted_at: expect.any(String) });
     expect(events[0].payload.toLowerCase()).not.toContain(ANN.toLowerCase());
@@ -152,7 +152,7 @@ describe("customers/redact", () => {
 
   it("lets exactly one of two simultaneous deliveries of the same webhook do the work", async () => {
     const shop = await shopWithEndpoint("redact-race");
-    await db.shop.update({ where: { id: shop.shopId }, data: { sendRedactionEvents: true } });
+    await db.destination.update({ where: { id: shop.id }, data: { events: '["lead_captured","lead_redacted"]' } });
     await capture(shop, ANN);
     const race = captureLogs();
     const same = () => redactRequest(shop.shopDomain, { id: null, email: ANN }, { webhookId: "wh-race", eventId: "evt-race" });

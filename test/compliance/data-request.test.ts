@@ -162,15 +162,6 @@ describe("customers/data_request and the Privacy page", () => {
     expect(await db.dataRequest.count({ where: { shopId: shopB.shopId, shopifyRequestId: "9003" } })).toBe(0);
   });
 
-  it("turns lead_redacted events on and off for the session's shop only", async () => {
-    expect(await post(shopA.shopDomain, { intent: "redaction-events", enabled: "true", shopId: shopB.shopId })).toEqual({ ok: true });
-    expect((await db.shop.findUniqueOrThrow({ where: { id: shopA.shopId } })).sendRedactionEvents).toBe(true);
-    expect((await db.shop.findUniqueOrThrow({ where: { id: shopB.shopId } })).sendRedactionEvents).toBe(false);
-    expect((await list(shopA.shopDomain)).sendRedactionEvents).toBe(true);
-    expect(await post(shopA.shopDomain, { intent: "redaction-events", enabled: "false" })).toEqual({ ok: true });
-    expect((await db.shop.findUniqueOrThrow({ where: { id: shopA.shopId } })).sendRedactionEvents).toBe(false);
-  });
-
   it("refuses the download with a forged session token (401) or none (sent to log in)", async () => {
     const request = await db.dataRequest.findFirstOrThrow({ where: { shopId: shopA.shopId, shopifyRequestId: "9002" } });
     const url = `/app/privacy/${request.id}/download`;

@@ -58,7 +58,7 @@ async function heldFor(shopId: string, domain: string) {
     leads: await db.lead.count({ where: { shopId } }),
     deliveries: await db.delivery.count({ where: { shopId } }),
     attempts: await db.deliveryAttempt.count({ where: { delivery: { is: { shopId } } } }),
-    endpoints: await db.webhookEndpoint.count({ where: { shopId } }),
+    endpoints: await db.destination.count({ where: { shopId } }),
     products: await db.triedProduct.count({ where: { shopId } }),
     dataRequests: await db.dataRequest.count({ where: { shopId } }),
   };

@@ -61,7 +61,7 @@ describe("delivery end to end (real Redis, database and HTTPS receiver)", () => 
       expect(stored.attempts[0]).toMatchObject({ number: 1, statusCode: 200, errorCode: null, address: "127.0.0.1" });
       expect(stored.deliveredAt).not.toBeNull();
     }
-    const health = await db.webhookEndpoint.findUniqueOrThrow({ where: { id: endpoint.id } });
+    const health = await db.destination.findUniqueOrThrow({ where: { id: endpoint.id } });
     expect(health.consecutiveFailures).toBe(0);
     expect(health.lastSuccessAt).not.toBeNull();
   });
@@ -89,10 +89,10 @@ describe("delivery end to end (real Redis, database and HTTPS receiver)", () => 
   it("signs with the new and the previous secret during a rotation overlap, and with the new one only after it", async () => {
     const rotated = await createShopWithEndpoint("rotation-shop.myshopify.com", receiver.urlFor("/rotation"));
     const newer = generateSigningSecret();
-    const binding = { shopId: rotated.shopId, endpointId: rotated.id, purpose: "webhook-signing" } as const;
+    const binding = { shopId: rotated.shopId, destinationId: rotated.id, purpose: "webhook-signing" } as const;
     const encrypted = encryptSecret(newer, testKeyRing(), binding);
     const previous = encryptSecret(rotated.secret, testKeyRing(), binding);
-    await db.webhookEndpoint.update({
+    await db.destination.update({
       where: { id: rotated.id },
       data: {
         secretCiphertext: encrypted.stored, secretKeyVersion: encrypted.keyVersion,
@@ -109,7 +109,7 @@ describe("delivery end to end (real Redis, database and HTTPS receiver)", () => 
     expect(String(during.headers["x-tryoncloud-signature"]).split(",")).toHaveLength(2);
     expect(during.contract.verified && during.standard.verified).toBe(true);
 
-    await db.webhookEndpoint.update({ where: { id: rotated.id }, data: { previousSecretUntil: new Date(Date.now() - 1000) } });
+    await db.destination.update({ where: { id: rotated.id }, data: { previousSecretUntil: new Date(Date.now() - 1000) } });
     receiver.setSecrets([newer]);
     const second = await recordLeadWithDeliveries(db, sampleLead(rotated));
     await enqueueDeliveries(harness.queue, second.deliveryIds);
@@ -130,7 +130,7 @@ describe("delivery end to end (real Redis, database and HTTPS receiver)", () => 
       for (const r of recorded) await enqueueDeliveries(harness.queue, r.deliveryIds);
 
       const cancelled = await db.$transaction(async (tx) => {
-        await tx.webhookEndpoint.update({ where: { id: leaving.id }, data: { state: "disconnected", disconnectedAt: new Date() } });
+        await tx.destination.update({ where: { id: leaving.id }, data: { state: "disconnected", disconnectedAt: new Date() } });
         return cancelPendingForEndpoint(tx, leaving.id);
       });
       expect(cancelled).toBe(3);

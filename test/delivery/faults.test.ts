@@ -77,7 +77,7 @@ describe("delivery under receiver faults (manual clock)", () => {
     expect(wait).toBeLessThanOrEqual(RETRY_DELAYS_MS[0] * (1 + JITTER_RATIO));
     // The retry waits as a delayed job, and the row knows when it is due even if that job is lost.
     await waitFor(async () => (await harness.queue.getJobState(deliveryJobId(id, 2))) === "delayed", 5_000, "the delayed retry job");
-    expect((await db.webhookEndpoint.findUniqueOrThrow({ where: { id: endpoint.id } })).consecutiveFailures).toBe(1);
+    expect((await db.destination.findUniqueOrThrow({ where: { id: endpoint.id } })).consecutiveFailures).toBe(1);
 
     await timeForNextAttempt(id);
     const done = await afterAttempt(id, 2);
@@ -87,7 +87,7 @@ describe("delivery under receiver faults (manual clock)", () => {
     expect(sent).toHaveLength(2);
     expect(sent[0].body).toBe(sent[1].body);
     expect(sent.every((r) => r.contract.verified && r.standard.verified)).toBe(true);
-    const health = await db.webhookEndpoint.findUniqueOrThrow({ where: { id: endpoint.id } });
+    const health = await db.destination.findUniqueOrThrow({ where: { id: endpoint.id } });
     expect(health).toMatchObject({ consecutiveFailures: 0, state: "active" });
     expect(health.lastFailureAt).not.toBeNull();
   });
@@ -115,7 +115,7 @@ describe("delivery under receiver faults (manual clock)", () => {
     const paused = await afterAttempt(first, 1);
     expect(paused.status).toBe("retrying");
     expect(paused.attempts[0].errorCode).toBe("endpoint_gone");
-    const row = await db.webhookEndpoint.findUniqueOrThrow({ where: { id: endpoint.id } });
+    const row = await db.destination.findUniqueOrThrow({ where: { id: endpoint.id } });
     expect(row.state).toBe("paused");
     expect(row.pausedReason).toMatch(/410/);
 
@@ -129,7 +129,7 @@ describe("delivery under receiver faults (manual clock)", () => {
     expect((await db.delivery.findUniqueOrThrow({ where: { id: second } })).status).toBe("pending");
 
     // Resumed (as the settings page does it): the reconciler's next round sends both.
-    await db.webhookEndpoint.update({ where: { id: endpoint.id }, data: { state: "active", pausedReason: null } });
+    await db.destination.update({ where: { id: endpoint.id }, data: { state: "active", pausedReason: null } });
     const round = await harness.reconcile();
     expect(round.enqueued).toBe(2);
     expect((await afterAttempt(first, 2)).status).toBe("delivered");

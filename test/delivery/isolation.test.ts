@@ -96,7 +96,7 @@ describe("circuit breaker on a destination that keeps failing", () => {
 
     // The breaker opens after 3 failed attempts; the other deliveries wait with their attempts unspent.
     const opened = await waitFor(async () => {
-      const row = await db.webhookEndpoint.findUniqueOrThrow({ where: { id: shopB.id } });
+      const row = await db.destination.findUniqueOrThrow({ where: { id: shopB.id } });
       return row.circuitOpenedAt ? row : undefined;
     }, 10_000, "the breaker to open");
     expect(opened.circuitRetryAt!.getTime()).toBeGreaterThan(opened.circuitOpenedAt!.getTime());
@@ -109,7 +109,7 @@ describe("circuit breaker on a destination that keeps failing", () => {
     // The receiver recovers: the probe succeeds, the breaker closes, every delivery goes out.
     healthy.setDefault(respond.ok());
     await waitFor(async () => (await db.delivery.count({ where: { id: { in: ids }, status: "delivered" } })) >= ids.length - 4, 15_000, "waiting deliveries to go out");
-    const closed = await db.webhookEndpoint.findUniqueOrThrow({ where: { id: shopB.id } });
+    const closed = await db.destination.findUniqueOrThrow({ where: { id: shopB.id } });
     expect(closed.circuitOpenedAt).toBeNull();
     // Deliveries whose own attempt failed before the breaker opened go out on their retry schedule; the rest
     // went out exactly once each, with no attempt spent while waiting.
@@ -125,7 +125,7 @@ describe("the retry window still applies while a breaker holds deliveries", () =
   it("GIVEN deliveries waiting on an open breaker THEN only those past the rest of their window (plus one last probe) fail, with their attempts unspent", async () => {
     const endpoint = await createShopWithEndpoint(`window-${Date.now().toString(36)}.myshopify.com`, "https://crm.example/hook");
     const now = new Date();
-    await db.webhookEndpoint.update({ where: { id: endpoint.id }, data: { circuitOpenedAt: new Date(now.getTime() - 40 * 3_600_000), circuitRetryAt: now } });
+    await db.destination.update({ where: { id: endpoint.id }, data: { circuitOpenedAt: new Date(now.getTime() - 40 * 3_600_000), circuitRetryAt: now } });
     const hours = (h: number) => new Date(now.getTime() - h * 3_600_000);
     const make = async (due: Date, attemptCount = 0) => {
       const { deliveryIds } = await recordLeadWithDeliveries(db, sampleLead(endpoint));

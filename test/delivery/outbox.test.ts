@@ -34,7 +34,7 @@ describe("transactional outbox", () => {
     expect(lead.emailSearch).toBe("ada@example.org");
     const deliveries = await db.delivery.findMany({ where: { leadId: lead.id }, orderBy: { createdAt: "asc" } });
     expect(deliveries.map((d) => d.id).sort()).toEqual([...deliveryIds].sort());
-    expect(deliveries.map((d) => d.endpointId).sort()).toEqual([endpoint.id, second.id, paused.id].sort());
+    expect(deliveries.map((d) => d.destinationId).sort()).toEqual([endpoint.id, second.id, paused.id].sort());
     expect(new Set(deliveries.map((d) => d.status))).toEqual(new Set(["pending"]));
     expect(new Set(deliveries.map((d) => d.payload)).size).toBe(1);
     const body = JSON.parse(deliveries[0].payload);
@@ -127,7 +127,7 @@ describe("transactional outbox", () => {
   it("creates a clearly marked test delivery with a made-up shopper for the send-test button", async () => {
     const id = await createTestDelivery(db, { id: endpoint.id, shopId: endpoint.shopId });
     const delivery = await db.delivery.findUniqueOrThrow({ where: { id } });
-    expect(delivery).toMatchObject({ event: "test", status: "pending", leadId: null, endpointId: endpoint.id });
+    expect(delivery).toMatchObject({ event: "test", status: "pending", leadId: null, destinationId: endpoint.id });
     const body = JSON.parse(delivery.payload);
     expect(body).toMatchObject({ event: "test", test: true, email: "test@example.com", shop: endpoint.shopDomain, version: 1 });
   });

@@ -53,7 +53,7 @@ async function run(handler: Handler, request: Request, params: Record<string, st
 }
 
 let receiver: HttpsReceiver;
-let endpointId = "";
+let destinationId = "";
 let deliveryId = "";
 let dataRequestId = "";
 const tokens = new Map<string, string>();
@@ -70,8 +70,8 @@ describe(`request fuzz (seed ${SEED})`, () => {
       db, shop: admin, url: `${receiver.url}/hook`, ring: keyRingFromConfig(),
       destination: { policy: LOOPBACK_POLICY, resolve: async () => [{ address: "127.0.0.1", family: 4 }] },
     });
-    endpointId = connected.endpoint.id;
-    deliveryId = (await db.delivery.create({ data: { shopId: admin.id, endpointId, event: "lead_captured", payload: "{}", status: "failed" } })).id;
+    destinationId = connected.endpoint.id;
+    deliveryId = (await db.delivery.create({ data: { shopId: admin.id, destinationId, event: "lead_captured", payload: "{}", status: "failed" } })).id;
     dataRequestId = (await db.dataRequest.create({ data: { shopId: admin.id, shopifyRequestId: "9001", customerEmail: "asked@example.com" } })).id;
   });
   afterAll(async () => {
@@ -167,7 +167,7 @@ describe(`request fuzz (seed ${SEED})`, () => {
         return new Request(new URL(path, TEST_APP_URL), { method: "POST", headers, body: randomFormText(r, names, fixed) });
       };
       const get = (path: string, names: string[]) => new Request(new URL(`${path}?${randomFormText(r, names)}`, TEST_APP_URL), { headers });
-      const anId = () => (r.chance(0.5) ? endpointId : randomText(r));
+      const anId = () => (r.chance(0.5) ? destinationId : randomText(r));
       let handler: Handler;
       let request: Request;
       let params: Record<string, string> = {};
@@ -175,10 +175,10 @@ describe(`request fuzz (seed ${SEED})`, () => {
         const intent = r.pick(["connect", "rotate", "pause", "resume", "send_test", "replay", "count_failed", "replay_failed", "disconnect", randomText(r)]);
         const fixed: Record<string, string> = { intent };
         // Never the live endpoint's id for a disconnect: the other intents keep something to act on.
-        if (intent !== "disconnect") fixed.endpointId = anId();
+        if (intent !== "disconnect") fixed.destinationId = anId();
         if (intent === "replay") fixed.deliveryId = r.chance(0.5) ? deliveryId : randomText(r);
         handler = webhookAction as Handler;
-        request = post("/app/leads/integrations/webhook", ["url", "endpointId", "deliveryId", "since", "overlapHours", "intent"], fixed);
+        request = post("/app/leads/integrations/webhook", ["url", "destinationId", "deliveryId", "since", "overlapHours", "intent"], fixed);
       } else if (roll < 0.5) {
         handler = exportAction as Handler;
         request = post("/app/leads/export", ["q", "product", "from", "to"], {});
@@ -222,7 +222,7 @@ describe(`request fuzz (seed ${SEED})`, () => {
     const rows: unknown[] = [
       ...stored,
       ...(await db.triedProduct.findMany()),
-      ...(await db.webhookEndpoint.findMany()),
+      ...(await db.destination.findMany()),
       ...(await db.delivery.findMany()),
       ...(await db.deliveryAttempt.findMany()),
       ...(await db.dataRequest.findMany()),

@@ -53,31 +53,31 @@ describe("connecting the webhook from the Leads tab", () => {
     expect(answer.data).toMatchObject({ intent: "connect" });
     expect((answer.data as { error: string }).error).toMatch(reason);
     expect(answer.data).not.toHaveProperty("secret");
-    expect(await db.webhookEndpoint.count({ where: { shopId } })).toBe(0);
+    expect(await db.destination.count({ where: { shopId } })).toBe(0);
   });
 
   it("GIVEN a public https URL WHEN connecting THEN a 256-bit secret made on the server is in that answer only, and stored encrypted", async () => {
     const answer = await postWebhookForm(SHOP, { intent: "connect", url: PUBLIC_URL });
     expect(answer.status).toBe(200);
     expect(answer.headers.get("cache-control")).toBe("no-store");
-    const data = answer.data as { intent: "connect"; secret: string; endpointId: string };
+    const data = answer.data as { intent: "connect"; secret: string; destinationId: string };
     secret = data.secret;
     expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
     expect(Buffer.from(secret.slice(6), "base64")).toHaveLength(32);
 
-    const row = await db.webhookEndpoint.findFirstOrThrow({ where: { id: data.endpointId, shopId } });
+    const row = await db.destination.findFirstOrThrow({ where: { id: data.destinationId, shopId } });
     expect(row).toMatchObject({ url: PUBLIC_URL, state: "active", secretKeyVersion: 1, previousSecretCiphertext: null });
     expect(row.secretCiphertext).not.toContain(secret);
     expect(row.secretCiphertext).not.toContain(secret.slice(6));
-    expect(decryptSecret(row.secretCiphertext, keyRingFromConfig(), { shopId, endpointId: row.id, purpose: "webhook-signing" })).toBe(secret);
+    expect(decryptSecret(row.secretCiphertext, keyRingFromConfig(), { shopId, destinationId: row.id, purpose: "webhook-signing" })).toBe(secret);
     const logs = logged.lines.join("");
-    expect(logs).toMatch(new RegExp(`"endpointId":"${row.id}".*webhook settings changed`));
+    expect(logs).toMatch(new RegExp(`"destinationId":"${row.id}".*webhook settings changed`));
     expect(logs.includes(secret.slice(6, 30))).toBe(false);
     expect(logs.includes("93.184.215.14")).toBe(false);
   });
 
   it("never returns the secret or its ciphertext from a loader", async () => {
-    const row = await db.webhookEndpoint.findFirstOrThrow({ where: { shopId } });
+    const row = await db.destination.findFirstOrThrow({ where: { shopId } });
     const page = await loadWebhookPageData(SHOP);
     expect(page.endpoint).toMatchObject({ id: row.id, url: PUBLIC_URL, health: "healthy" });
     const leads = await leadsLoader({ request: await adminRequest("/app/leads", SHOP), params: {}, context: {} });
@@ -91,12 +91,12 @@ describe("connecting the webhook from the Leads tab", () => {
   });
 
   it("GIVEN an endpoint is connected WHEN connecting another THEN it is refused with a clear message and the first is kept", async () => {
-    const before = await db.webhookEndpoint.findFirstOrThrow({ where: { shopId } });
+    const before = await db.destination.findFirstOrThrow({ where: { shopId } });
     const answer = await postWebhookForm(SHOP, { intent: "connect", url: "https://93.184.215.15/other" });
     expect(answer.status).toBe(409);
     expect((answer.data as { error: string }).error).toMatch(/already connected\. Disconnect it first/);
     expect(JSON.stringify(answer.data)).not.toMatch(/whsec_/);
-    const rows = await db.webhookEndpoint.findMany({ where: { shopId } });
+    const rows = await db.destination.findMany({ where: { shopId } });
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ id: before.id, url: PUBLIC_URL, secretCiphertext: before.secretCiphertext });
   });
@@ -108,7 +108,7 @@ describe("connecting the webhook from the Leads tab", () => {
       postWebhookForm(other.domain, { intent: "connect", url: "https://93.184.215.14/b" }),
     ]);
     expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
-    expect(await db.webhookEndpoint.count({ where: { shopId: other.id } })).toBe(1);
+    expect(await db.destination.count({ where: { shopId: other.id } })).toBe(1);
   });
 });
 
@@ -140,7 +140,7 @@ describe("the signing secret stays out of logs and Redis", () => {
     const { getLogger } = await import("../../app/lib/logger.server");
     const logger = getLogger();
 
-    const test = await sendTestWebhook(testSendDeps(receiver, logger), { shop, endpointId: endpoint.id });
+    const test = await sendTestWebhook(testSendDeps(receiver, logger), { shop, destinationId: endpoint.id });
     expect(test.outcome).toBe("delivered");
 
     const { queueName, prefix } = uniqueQueue("connect");

@@ -21,7 +21,7 @@ describe("the delivery log", () => {
   let receiver: HttpsReceiver;
   let harness: DeliveryHarness;
   let shop: { id: string; domain: string };
-  let endpointId: string;
+  let destinationId: string;
   const ids = { delivered: [] as string[], failedOld: "", failedNew: "", retrying: "", test: "" };
   let leadOfFailedNew = "";
   const defaultQueueJobs: string[] = [];
@@ -51,7 +51,7 @@ describe("the delivery log", () => {
     harness = await startHarness("log", receiver);
     shop = await installShop(SHOP);
     const connected = await connectEndpoint({ db, shop, url: receiver.urlFor("/log"), ring: keyRingFromConfig(), destination: LOOPBACK_DESTINATION });
-    endpointId = connected.endpoint.id;
+    destinationId = connected.endpoint.id;
     receiver.setSecrets([connected.secret]);
 
     for (let i = 0; i < 3; i++) {
@@ -68,7 +68,7 @@ describe("the delivery log", () => {
     ids.retrying = retrying.deliveryIds[0];
     await db.delivery.update({ where: { id: ids.retrying }, data: { status: "retrying", attemptCount: 1, nextAttemptAt: new Date(Date.now() + 3_600_000) } });
     receiver.enqueue(respond.status(500, "boom"));
-    ids.test = (await sendTestWebhook(testSendDeps(receiver, captureLogger().logger), { shop, endpointId })).deliveryId;
+    ids.test = (await sendTestWebhook(testSendDeps(receiver, captureLogger().logger), { shop, destinationId })).deliveryId;
   });
 
   afterAll(async () => {
@@ -124,11 +124,11 @@ describe("the delivery log", () => {
     const seen: string[] = [];
     let after: string | null = null;
     do {
-      const page = await listDeliveries({ db, shopId: shop.id, endpointId, filters: {}, after, pageSize: 2 });
+      const page = await listDeliveries({ db, shopId: shop.id, destinationId, filters: {}, after, pageSize: 2 });
       seen.push(...page.rows.map((r) => r.id));
       after = page.nextCursor;
     } while (after);
-    const all = (await listDeliveries({ db, shopId: shop.id, endpointId, filters: {} })).rows.map((r) => r.id);
+    const all = (await listDeliveries({ db, shopId: shop.id, destinationId, filters: {} })).rows.map((r) => r.id);
     expect(seen).toEqual(all);
   });
 
@@ -151,16 +151,16 @@ describe("the delivery log", () => {
   });
 
   it("counts the failed deliveries since a day before replaying them, then replays exactly those", async () => {
-    const count = await postWebhookForm(SHOP, { intent: "count_failed", endpointId, since: "2026-01-15" });
+    const count = await postWebhookForm(SHOP, { intent: "count_failed", destinationId, since: "2026-01-15" });
     // The January 20 lead and today's test.
     expect(count).toMatchObject({ status: 200, data: { intent: "count_failed", count: 2, since: "2026-01-15" } });
     const before = receiver.requests.length;
-    const replayed = await replayFailedDeliveriesSince({ db, queue: harness.queue, shopId: shop.id, endpointId, since: "2026-01-15" });
+    const replayed = await replayFailedDeliveriesSince({ db, queue: harness.queue, shopId: shop.id, destinationId, since: "2026-01-15" });
     expect(replayed).toBe(2);
     await waitFor(async () => (await db.delivery.count({ where: { id: { in: [ids.failedNew, ids.test] }, status: "delivered" } })) === 2, 10_000, "replays delivered");
     const resent = receiver.requests.slice(before).map((r) => r.headers["x-tryoncloud-delivery-id"]);
     expect(resent.sort()).toEqual([ids.failedNew, ids.test].sort());
-    const after = await postWebhookForm(SHOP, { intent: "count_failed", endpointId, since: "2026-01-15" });
+    const after = await postWebhookForm(SHOP, { intent: "count_failed", destinationId, since: "2026-01-15" });
     expect(after.data).toMatchObject({ count: 0 });
   });
 
@@ -171,9 +171,9 @@ describe("the delivery log", () => {
     expect(await getProducers().deliveryQueue.getJob(deliveryJobId(ids.delivered[1], 2))).toBeTruthy();
     expect(await db.delivery.findUniqueOrThrow({ where: { id: ids.delivered[1] } })).toMatchObject({ status: "pending", attemptsBeforeReplay: 1 });
 
-    const bulk = await postWebhookForm(SHOP, { intent: "replay_failed", endpointId, since: "2026-01-01" });
+    const bulk = await postWebhookForm(SHOP, { intent: "replay_failed", destinationId, since: "2026-01-01" });
     expect(bulk).toMatchObject({ status: 200, data: { intent: "replay_failed", replayed: 0 } });
-    const badDay = await postWebhookForm(SHOP, { intent: "count_failed", endpointId, since: "2026-02-30" });
+    const badDay = await postWebhookForm(SHOP, { intent: "count_failed", destinationId, since: "2026-02-30" });
     expect(badDay.status).toBe(400);
   });
 });

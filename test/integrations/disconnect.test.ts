@@ -18,7 +18,7 @@ describe("disconnecting the webhook", () => {
   let receiver: HttpsReceiver;
   let harness: DeliveryHarness;
   let shop: { id: string; domain: string };
-  let endpointId: string;
+  let destinationId: string;
   const waiting: string[] = [];
   let delivered: string;
 
@@ -27,7 +27,7 @@ describe("disconnecting the webhook", () => {
     harness = await startHarness("disconnect", receiver);
     shop = await installShop(SHOP);
     const connected = await connectEndpoint({ db, shop, url: receiver.urlFor("/crm"), ring: keyRingFromConfig(), destination: LOOPBACK_DESTINATION });
-    endpointId = connected.endpoint.id;
+    destinationId = connected.endpoint.id;
     receiver.setSecrets([connected.secret]);
     const ref = { shopId: shop.id, shopDomain: shop.domain };
 
@@ -54,9 +54,9 @@ describe("disconnecting the webhook", () => {
   });
 
   it("GIVEN pending and retrying deliveries WHEN the merchant disconnects THEN the endpoint is disconnected at once and they are cancelled, visibly", async () => {
-    const answer = await postWebhookForm(SHOP, { intent: "disconnect", endpointId });
+    const answer = await postWebhookForm(SHOP, { intent: "disconnect", destinationId });
     expect(answer).toMatchObject({ status: 200, data: { intent: "disconnect", cancelled: 3 } });
-    const endpoint = await db.webhookEndpoint.findUniqueOrThrow({ where: { id: endpointId } });
+    const endpoint = await db.destination.findUniqueOrThrow({ where: { id: destinationId } });
     expect(endpoint.state).toBe("disconnected");
     expect(endpoint.disconnectedAt).toBeInstanceOf(Date);
 
@@ -95,18 +95,18 @@ describe("disconnecting the webhook", () => {
     const { deliveryIds } = await recordLeadWithDeliveries(db, sampleLead({ shopId: shop.id, shopDomain: shop.domain }));
     expect(deliveryIds).toEqual([]);
     for (const intent of ["send_test", "rotate", "pause", "resume", "disconnect"]) {
-      const answer = await postWebhookForm(SHOP, { intent, endpointId });
+      const answer = await postWebhookForm(SHOP, { intent, destinationId });
       expect(answer.status, intent).toBe(404);
     }
     const replayCancelled = await postWebhookForm(SHOP, { intent: "replay", deliveryId: waiting[0] });
     expect(replayCancelled.status).toBe(409);
-    expect(await db.delivery.count({ where: { endpointId, event: "test" } })).toBe(0);
+    expect(await db.delivery.count({ where: { destinationId, event: "test" } })).toBe(0);
   });
 
   it("GIVEN the endpoint is disconnected THEN a new one can be connected, with a new secret", async () => {
     const answer = await postWebhookForm(SHOP, { intent: "connect", url: "https://93.184.215.14/new" });
     expect(answer.status).toBe(200);
-    expect((answer.data as { endpointId: string }).endpointId).not.toBe(endpointId);
-    expect(await db.webhookEndpoint.count({ where: { shopId: shop.id, state: "active" } })).toBe(1);
+    expect((answer.data as { destinationId: string }).destinationId).not.toBe(destinationId);
+    expect(await db.destination.count({ where: { shopId: shop.id, state: "active" } })).toBe(1);
   });
 });

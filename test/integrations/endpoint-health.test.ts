@@ -22,7 +22,7 @@ describe("endpoint health in the Leads tab", () => {
   let receiver: HttpsReceiver;
   let harness: DeliveryHarness;
   let shop: { id: string; domain: string };
-  let endpointId: string;
+  let destinationId: string;
   const defaultQueueJobs: string[] = [];
 
   async function leadsSummary() {
@@ -44,7 +44,7 @@ describe("endpoint health in the Leads tab", () => {
     harness = await startHarness("health", receiver);
     shop = await installShop(SHOP);
     const connected = await connectEndpoint({ db, shop, url: receiver.urlFor("/crm"), ring: keyRingFromConfig(), destination: LOOPBACK_DESTINATION });
-    endpointId = connected.endpoint.id;
+    destinationId = connected.endpoint.id;
     receiver.setSecrets([connected.secret]);
   });
 
@@ -91,17 +91,17 @@ describe("endpoint health in the Leads tab", () => {
     expect(await db.delivery.findUniqueOrThrow({ where: { id: waiting[0] } })).toMatchObject({ status: "pending", attemptCount: 0 });
 
     // Resuming wakes what waited: the 410'd delivery and the lead that arrived while paused.
-    const { endpoint, woken } = await resumeEndpoint({ db, shop, endpointId, queue: harness.queue });
+    const { endpoint, woken } = await resumeEndpoint({ db, shop, destinationId, queue: harness.queue });
     expect(endpoint).toMatchObject({ state: "active", health: "healthy", pausedReason: null, consecutiveFailures: 0 });
     expect(woken).toBe(2);
     await waitFor(async () => (await db.delivery.count({ where: { id: { in: [gone, ...waiting] }, status: "delivered" } })) === 2, 10_000, "waiting deliveries delivered");
   });
 
   it("GIVEN the merchant pauses THEN nothing is sent until they resume, and deliveries that failed meanwhile can be replayed", async () => {
-    const pause = await postWebhookForm(SHOP, { intent: "pause", endpointId });
+    const pause = await postWebhookForm(SHOP, { intent: "pause", destinationId });
     expect(pause.status).toBe(200);
     expect(await leadsSummary()).toMatchObject({ health: "paused", pausedReason: expect.stringMatching(/Paused by you/) });
-    const again = await postWebhookForm(SHOP, { intent: "pause", endpointId });
+    const again = await postWebhookForm(SHOP, { intent: "pause", destinationId });
     expect(again.status).toBe(409);
 
     const before = receiver.requests.length;
@@ -115,13 +115,13 @@ describe("endpoint health in the Leads tab", () => {
 
     // Resumed from the page: the waiting lead is woken on the production queue; here the reconciler hands it to
     // this file's worker, as it would after a lost job.
-    const resume = await postWebhookForm(SHOP, { intent: "resume", endpointId });
+    const resume = await postWebhookForm(SHOP, { intent: "resume", destinationId });
     expect(resume).toMatchObject({ status: 200, data: { intent: "resume", woken: 1 } });
     for (const id of waiting) defaultQueueJobs.push(deliveryJobId(id, 1));
     await harness.reconcile();
     const today = new Date().toISOString().slice(0, 10);
-    expect(await countFailedDeliveriesSince({ db, shopId: shop.id, endpointId, since: today })).toBe(1);
-    expect(await replayFailedDeliveriesSince({ db, queue: harness.queue, shopId: shop.id, endpointId, since: today })).toBe(1);
+    expect(await countFailedDeliveriesSince({ db, shopId: shop.id, destinationId, since: today })).toBe(1);
+    expect(await replayFailedDeliveriesSince({ db, queue: harness.queue, shopId: shop.id, destinationId, since: today })).toBe(1);
     await waitFor(async () => (await db.delivery.count({ where: { id: { in: [...waiting, exhausted] }, status: "delivered" } })) === 2, 10_000, "delivered after resume");
     expect(await leadsSummary()).toMatchObject({ health: "healthy" });
   });

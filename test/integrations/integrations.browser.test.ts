@@ -41,7 +41,7 @@ describe("the webhook integration in a real browser", () => {
     const response = await page.goto(server.url + embeddedPath(await sessionToken(SHOP), path));
     expect(response?.status()).toBe(200);
   };
-  const endpointRow = () => db.webhookEndpoint.findFirstOrThrow({ where: { shopId: shop.id, state: { not: "disconnected" } } });
+  const endpointRow = () => db.destination.findFirstOrThrow({ where: { shopId: shop.id, state: { not: "disconnected" } } });
 
   beforeAll(async () => {
     shop = await installShop(SHOP);
@@ -136,14 +136,14 @@ describe("the webhook integration in a real browser", () => {
 
   it("warns in the Leads tab when the webhook is failing", async () => {
     const endpoint = await endpointRow();
-    await db.webhookEndpoint.update({ where: { id: endpoint.id }, data: { consecutiveFailures: 6 } });
+    await db.destination.update({ where: { id: endpoint.id }, data: { consecutiveFailures: 6 } });
     try {
       await open("/app/leads");
       await page.getByText("Your webhook is failing").waitFor();
       expect(await page.locator(".Polaris-DataTable").innerText()).toMatch(/Webhook\s+(Critical\s+)?Failing/);
       await screenshot(page, "leads-webhook-failing.png");
     } finally {
-      await db.webhookEndpoint.update({ where: { id: endpoint.id }, data: { consecutiveFailures: 0 } });
+      await db.destination.update({ where: { id: endpoint.id }, data: { consecutiveFailures: 0 } });
     }
   });
 
@@ -162,7 +162,7 @@ describe("the webhook integration in a real browser", () => {
     const endpoint = await endpointRow();
     for (const known of [rotated, secrets[0]]) {
       receiver.setSecrets([known]);
-      const result = await sendTestWebhook(testSendDeps(receiver, captureLogger().logger), { shop, endpointId: endpoint.id });
+      const result = await sendTestWebhook(testSendDeps(receiver, captureLogger().logger), { shop, destinationId: endpoint.id });
       expect(result.outcome).toBe("delivered");
       expect(receiver.requests.at(-1)?.contract.verified && receiver.requests.at(-1)?.standard.verified).toBe(true);
     }
@@ -175,7 +175,7 @@ describe("the webhook integration in a real browser", () => {
     await page.getByText("Webhook disconnected").waitFor();
     await page.getByRole("heading", { name: "Connect a webhook" }).waitFor();
     await screenshot(page, "webhook-disconnected.png");
-    expect(await db.webhookEndpoint.count({ where: { shopId: shop.id, state: { not: "disconnected" } } })).toBe(0);
+    expect(await db.destination.count({ where: { shopId: shop.id, state: { not: "disconnected" } } })).toBe(0);
 
     await open("/app/leads");
     await expect.poll(() => page.locator(".Polaris-DataTable").innerText()).toMatch(/Webhook\s+Not connected/);

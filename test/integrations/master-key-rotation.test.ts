@@ -26,7 +26,7 @@ const ringWith = (entries: [number, Buffer][]): KeyRing => ({ keys: new Map(entr
 
 interface Connected {
   shop: { id: string; domain: string };
-  endpointId: string;
+  destinationId: string;
   secrets: string[];
 }
 
@@ -40,18 +40,18 @@ describe("master key rotation", () => {
     for (const name of ["mk-a", "mk-b", "mk-c"]) {
       const shop = await installShop(`${name}.myshopify.com`);
       const { endpoint, secret } = await connectEndpoint({ db, shop, url: receiver.urlFor(`/${name}`), ring: v1, destination: LOOPBACK_DESTINATION });
-      live.push({ shop, endpointId: endpoint.id, secrets: [secret] });
+      live.push({ shop, destinationId: endpoint.id, secrets: [secret] });
     }
     // Shop b is in a rotation overlap: two secrets, both under key 1.
     const b = live[1];
-    const rotated = await rotateSigningSecret({ db, shop: b.shop, endpointId: b.endpointId, ring: v1, overlapHours: 48 });
+    const rotated = await rotateSigningSecret({ db, shop: b.shop, destinationId: b.destinationId, ring: v1, overlapHours: 48 });
     b.secrets.unshift(rotated.secret);
     // Shop c disconnected its first endpoint and connected a new one; the old row keeps its ciphertext.
     const c = live[2];
-    await disconnectEndpoint({ db, shop: c.shop, endpointId: c.endpointId });
-    disconnectedId = c.endpointId;
+    await disconnectEndpoint({ db, shop: c.shop, destinationId: c.destinationId });
+    disconnectedId = c.destinationId;
     const again = await connectEndpoint({ db, shop: c.shop, url: receiver.urlFor("/mk-c2"), ring: v1, destination: LOOPBACK_DESTINATION });
-    live[2] = { shop: c.shop, endpointId: again.endpoint.id, secrets: [again.secret] };
+    live[2] = { shop: c.shop, destinationId: again.endpoint.id, secrets: [again.secret] };
   });
 
   afterAll(async () => {
@@ -59,7 +59,7 @@ describe("master key rotation", () => {
   });
 
   async function storedVersions(id: string) {
-    const row = await db.webhookEndpoint.findUniqueOrThrow({ where: { id } });
+    const row = await db.destination.findUniqueOrThrow({ where: { id } });
     return {
       current: [storedKeyVersion(row.secretCiphertext), row.secretKeyVersion],
       previous: row.previousSecretCiphertext ? [storedKeyVersion(row.previousSecretCiphertext), row.previousSecretKeyVersion] : null,
@@ -67,8 +67,8 @@ describe("master key rotation", () => {
   }
 
   it("GIVEN a new key version WHEN rotating THEN every current and previous secret is re-encrypted under it and the counts say so", async () => {
-    const ids = [...live.map((c) => c.endpointId), disconnectedId];
-    const before = await db.webhookEndpoint.findMany({ where: { id: { in: ids } } });
+    const ids = [...live.map((c) => c.destinationId), disconnectedId];
+    const before = await db.destination.findMany({ where: { id: { in: ids } } });
     const report = await reencryptEndpointSecrets({ db, ring: ringWith([[1, key1], [2, key2]]), batchSize: 2 });
     expect(report.keyVersion).toBe(2);
     expect(report.failed).toEqual([]);
@@ -80,7 +80,7 @@ describe("master key rotation", () => {
       expect(versions.current).toEqual([2, 2]);
       if (versions.previous) expect(versions.previous).toEqual([2, 2]);
     }
-    const after = await db.webhookEndpoint.findMany({ where: { id: { in: ids } } });
+    const after = await db.destination.findMany({ where: { id: { in: ids } } });
     for (const row of after) expect(row.secretCiphertext).not.toBe(before.find((b) => b.id === row.id)!.secretCiphertext);
   });
 
@@ -89,22 +89,22 @@ describe("master key rotation", () => {
     for (const connected of live) {
       receiver.setSecrets(connected.secrets.slice(-1)); // the oldest secret still in force
       const deps = { ...testSendDeps(receiver, captureLogger().logger), keyRing: onlyKey2 };
-      const result = await sendTestWebhook(deps, { shop: connected.shop, endpointId: connected.endpointId });
+      const result = await sendTestWebhook(deps, { shop: connected.shop, destinationId: connected.destinationId });
       expect(result.outcome).toBe("delivered");
       const request = receiver.requests.at(-1)!;
       expect(request.contract.verified && request.standard.verified).toBe(true);
-      const row = await db.webhookEndpoint.findUniqueOrThrow({ where: { id: connected.endpointId } });
+      const row = await db.destination.findUniqueOrThrow({ where: { id: connected.destinationId } });
       expect(signingSecretsAt(row, onlyKey2, new Date())).toEqual(connected.secrets);
     }
-    const row = await db.webhookEndpoint.findUniqueOrThrow({ where: { id: live[0].endpointId } });
+    const row = await db.destination.findUniqueOrThrow({ where: { id: live[0].destinationId } });
     expect(() => signingSecretsAt(row, ringWith([[1, key1]]), new Date())).toThrow(/version 2 is not configured/);
   });
 
   it("GIVEN it already ran WHEN run again THEN nothing is rewritten (idempotent)", async () => {
-    const before = await db.webhookEndpoint.findMany({ orderBy: { id: "asc" } });
+    const before = await db.destination.findMany({ orderBy: { id: "asc" } });
     const report = await reencryptEndpointSecrets({ db, ring: ringWith([[1, key1], [2, key2]]) });
     expect(report).toMatchObject({ endpoints: 4, reencrypted: 0, alreadyCurrent: 5, changedConcurrently: 0, failed: [] });
-    const after = await db.webhookEndpoint.findMany({ orderBy: { id: "asc" } });
+    const after = await db.destination.findMany({ orderBy: { id: "asc" } });
     expect(after.map((r) => r.secretCiphertext)).toEqual(before.map((r) => r.secretCiphertext));
   });
 
@@ -114,38 +114,38 @@ describe("master key rotation", () => {
     let merchantSecret = "";
     // The database as the run sees it, with the merchant's rotation landing right after the run's read.
     const racing = {
-      webhookEndpoint: {
-        findMany: async (args: Parameters<Db["webhookEndpoint"]["findMany"]>[0]) => {
-          const rows = await db.webhookEndpoint.findMany(args);
-          if (rows.some((r) => r.id === target.endpointId) && !merchantSecret) {
-            merchantSecret = (await rotateSigningSecret({ db, shop: target.shop, endpointId: target.endpointId, ring: ringWith([[1, key1], [2, key2]]) })).secret;
+      destination: {
+        findMany: async (args: Parameters<Db["destination"]["findMany"]>[0]) => {
+          const rows = await db.destination.findMany(args);
+          if (rows.some((r) => r.id === target.destinationId) && !merchantSecret) {
+            merchantSecret = (await rotateSigningSecret({ db, shop: target.shop, destinationId: target.destinationId, ring: ringWith([[1, key1], [2, key2]]) })).secret;
           }
           return rows;
         },
-        updateMany: (args: Parameters<Db["webhookEndpoint"]["updateMany"]>[0]) => db.webhookEndpoint.updateMany(args),
+        updateMany: (args: Parameters<Db["destination"]["updateMany"]>[0]) => db.destination.updateMany(args),
       },
     } as unknown as Db;
     const report = await reencryptEndpointSecrets({ db: racing, ring: ring3 });
     expect(report.changedConcurrently).toBe(1);
-    const row = await db.webhookEndpoint.findUniqueOrThrow({ where: { id: target.endpointId } });
+    const row = await db.destination.findUniqueOrThrow({ where: { id: target.destinationId } });
     expect(signingSecretsAt(row, ring3, new Date())).toEqual([merchantSecret]);
     target.secrets = [merchantSecret];
     const second = await reencryptEndpointSecrets({ db, ring: ring3 });
     expect(second).toMatchObject({ reencrypted: 1, changedConcurrently: 0, failed: [] });
-    expect((await storedVersions(target.endpointId)).current).toEqual([3, 3]);
+    expect((await storedVersions(target.destinationId)).current).toEqual([3, 3]);
   });
 
   it("GIVEN one unreadable row THEN it is reported by endpoint id (never a secret) and the others are still re-encrypted", async () => {
     const broken = live[2];
-    const original = (await db.webhookEndpoint.findUniqueOrThrow({ where: { id: broken.endpointId } })).secretCiphertext;
-    await db.webhookEndpoint.update({ where: { id: broken.endpointId }, data: { secretCiphertext: original.replace(/^v\d+\./, "v9.") } });
+    const original = (await db.destination.findUniqueOrThrow({ where: { id: broken.destinationId } })).secretCiphertext;
+    await db.destination.update({ where: { id: broken.destinationId }, data: { secretCiphertext: original.replace(/^v\d+\./, "v9.") } });
     try {
       const report = await reencryptEndpointSecrets({ db, ring: ringWith([[1, key1], [2, key2], [3, key3], [4, key4]]) });
-      expect(report.failed).toEqual([{ endpointId: broken.endpointId, reason: expect.stringMatching(/version 9 is not configured/) }]);
+      expect(report.failed).toEqual([{ destinationId: broken.destinationId, reason: expect.stringMatching(/version 9 is not configured/) }]);
       expect(report.reencrypted).toBe(4);
-      expect((await storedVersions(live[0].endpointId)).current).toEqual([4, 4]);
+      expect((await storedVersions(live[0].destinationId)).current).toEqual([4, 4]);
     } finally {
-      await db.webhookEndpoint.update({ where: { id: broken.endpointId }, data: { secretCiphertext: original } });
+      await db.destination.update({ where: { id: broken.destinationId }, data: { secretCiphertext: original } });
     }
   });
 
@@ -161,7 +161,7 @@ describe("master key rotation", () => {
     expect(second.stdout).toMatch(/0 secret\(s\) re-encrypted, 5 already current\./);
     expect(first.stdout + first.stderr + second.stdout + second.stderr).not.toMatch(/whsec_/);
     // Every secret now opens with key 5 alone.
-    for (const row of await db.webhookEndpoint.findMany()) expect(() => signingSecretsAt(row, ringWith([[5, key5]]), new Date())).not.toThrow();
+    for (const row of await db.destination.findMany()) expect(() => signingSecretsAt(row, ringWith([[5, key5]]), new Date())).not.toThrow();
   });
 });
 

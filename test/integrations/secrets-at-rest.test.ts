@@ -36,7 +36,7 @@ describe("signing secrets at rest, as stored in the endpoint rows", () => {
     endpointA = a.endpoint.id;
     endpointB = b.endpoint.id;
     receiver.setSecrets([a.secret]);
-    originalA = (await db.webhookEndpoint.findUniqueOrThrow({ where: { id: endpointA } })).secretCiphertext;
+    originalA = (await db.destination.findUniqueOrThrow({ where: { id: endpointA } })).secretCiphertext;
   });
 
   afterAll(async () => {
@@ -44,12 +44,12 @@ describe("signing secrets at rest, as stored in the endpoint rows", () => {
   });
 
   async function storedRow(id: string) {
-    return db.webhookEndpoint.findUniqueOrThrow({ where: { id } });
+    return db.destination.findUniqueOrThrow({ where: { id } });
   }
 
   it("GIVEN an untouched row THEN its secret decrypts and signs a test webhook the receiver verifies", async () => {
     expect(signingSecretsAt(await storedRow(endpointA), ring, new Date())).toHaveLength(1);
-    const result = await sendTestWebhook(testSendDeps(receiver, captureLogger().logger), { shop: shopA, endpointId: endpointA });
+    const result = await sendTestWebhook(testSendDeps(receiver, captureLogger().logger), { shop: shopA, destinationId: endpointA });
     expect(result.outcome).toBe("delivered");
     expect(receiver.requests.at(-1)?.contract.verified).toBe(true);
   });
@@ -62,23 +62,23 @@ describe("signing secrets at rest, as stored in the endpoint rows", () => {
     ["a tag truncated to 4 bytes", (s: string) => alterPart(s, 3, (b) => b.subarray(0, 4)), /bad tag length/],
     ["an unknown key version", (s: string) => s.replace(/^v\d+\./, "v99."), /version 99 is not configured/],
   ])("GIVEN %s in the stored row THEN it does not decrypt and no webhook is sent", async (_label, tamper, reason) => {
-    await db.webhookEndpoint.update({ where: { id: endpointA }, data: { secretCiphertext: tamper(originalA) } });
+    await db.destination.update({ where: { id: endpointA }, data: { secretCiphertext: tamper(originalA) } });
     try {
       const row = await storedRow(endpointA);
       expect(() => signingSecretsAt(row, ring, new Date())).toThrow(SecretDecryptionError);
       expect(() => signingSecretsAt(row, ring, new Date())).toThrow(reason);
       const before = receiver.requests.length;
-      const result = await sendTestWebhook(testSendDeps(receiver, captureLogger().logger), { shop: shopA, endpointId: endpointA });
+      const result = await sendTestWebhook(testSendDeps(receiver, captureLogger().logger), { shop: shopA, destinationId: endpointA });
       expect(result).toMatchObject({ outcome: "failed", errorCode: "not_sent", message: expect.stringMatching(/signing secret could not be read/) });
       expect(receiver.requests.length).toBe(before);
     } finally {
-      await db.webhookEndpoint.update({ where: { id: endpointA }, data: { secretCiphertext: originalA } });
+      await db.destination.update({ where: { id: endpointA }, data: { secretCiphertext: originalA } });
     }
   });
 
   it("GIVEN shop A's ciphertext copied into shop B's row THEN it does not decrypt there (bound to shop and endpoint)", async () => {
     const originalB = (await storedRow(endpointB)).secretCiphertext;
-    await db.webhookEndpoint.update({ where: { id: endpointB }, data: { secretCiphertext: originalA } });
+    await db.destination.update({ where: { id: endpointB }, data: { secretCiphertext: originalA } });
     try {
       const rowB = await storedRow(endpointB);
       const rowA = await storedRow(endpointA);
@@ -88,11 +88,11 @@ describe("signing secrets at rest, as stored in the endpoint rows", () => {
       // The right endpoint id with the wrong shop fails too.
       expect(() => signingSecretsAt({ ...rowA, shopId: shopB.id }, ring, new Date())).toThrow(/authentication failed/);
       const before = receiver.requests.length;
-      const result = await sendTestWebhook(testSendDeps(receiver, captureLogger().logger), { shop: shopB, endpointId: endpointB });
+      const result = await sendTestWebhook(testSendDeps(receiver, captureLogger().logger), { shop: shopB, destinationId: endpointB });
       expect(result).toMatchObject({ outcome: "failed", errorCode: "not_sent" });
       expect(receiver.requests.length).toBe(before);
     } finally {
-      await db.webhookEndpoint.update({ where: { id: endpointB }, data: { secretCiphertext: originalB } });
+      await db.destination.update({ where: { id: endpointB }, data: { secretCiphertext: originalB } });
     }
   });
 });

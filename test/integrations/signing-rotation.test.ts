@@ -39,12 +39,12 @@ function verifiedBy(request: ReceivedRequest, secrets: Record<string, string>) {
 describe("rotating the signing secret", () => {
   let receiver: HttpsReceiver;
   let shop: { id: string; domain: string };
-  let endpointId: string;
+  let destinationId: string;
   const secrets: Record<string, string> = {};
 
   async function sendTest(clock?: ManualClock) {
     const deps = { ...testSendDeps(receiver, captureLogger().logger), clock };
-    const result = await sendTestWebhook(deps, { shop, endpointId });
+    const result = await sendTestWebhook(deps, { shop, destinationId });
     expect(result.outcome).toBe("delivered");
     const request = receiver.requests.at(-1)!;
     expect(request.headers["x-tryoncloud-delivery-id"]).toBe(result.deliveryId);
@@ -55,7 +55,7 @@ describe("rotating the signing secret", () => {
     receiver = await startHttpsReceiver();
     shop = await installShop(SHOP);
     const connected = await connectEndpoint({ db, shop, url: receiver.urlFor("/hooks"), ring, destination: LOOPBACK_DESTINATION });
-    endpointId = connected.endpoint.id;
+    destinationId = connected.endpoint.id;
     secrets.first = connected.secret;
   });
 
@@ -70,7 +70,7 @@ describe("rotating the signing secret", () => {
   });
 
   it("GIVEN a rotation without overlap (the route's default) THEN the new secret is shown once and deliveries verify with it only", async () => {
-    const answer = await postWebhookForm(SHOP, { intent: "rotate", endpointId });
+    const answer = await postWebhookForm(SHOP, { intent: "rotate", destinationId });
     expect(answer.status).toBe(200);
     expect(answer.headers.get("cache-control")).toBe("no-store");
     const data = answer.data as { secret: string; previousSecretUntil: string | null };
@@ -79,7 +79,7 @@ describe("rotating the signing secret", () => {
     expect(data.secret).not.toBe(secrets.first);
     secrets.second = data.secret;
 
-    const row = await db.webhookEndpoint.findUniqueOrThrow({ where: { id: endpointId } });
+    const row = await db.destination.findUniqueOrThrow({ where: { id: destinationId } });
     expect(row).toMatchObject({ previousSecretCiphertext: null, previousSecretKeyVersion: null, previousSecretUntil: null });
 
     const request = await sendTest();
@@ -94,7 +94,7 @@ describe("rotating the signing secret", () => {
 
   it("GIVEN a rotation with a 24-hour overlap THEN both signatures are sent and either secret verifies until the overlap ends", async () => {
     const start = new Date();
-    const { secret, endpoint } = await rotateSigningSecret({ db, shop, endpointId, ring, overlapHours: 24, now: start });
+    const { secret, endpoint } = await rotateSigningSecret({ db, shop, destinationId, ring, overlapHours: 24, now: start });
     secrets.third = secret;
     expect(endpoint.previousSecretUntil).toBe(new Date(start.getTime() + 24 * 3_600_000).toISOString());
 
@@ -127,18 +127,18 @@ describe("rotating the signing secret", () => {
   });
 
   it("GIVEN an overlap longer than 7 days THEN the rotation is refused and the secret is unchanged", async () => {
-    const before = await db.webhookEndpoint.findUniqueOrThrow({ where: { id: endpointId } });
-    const answer = await postWebhookForm(SHOP, { intent: "rotate", endpointId, overlapHours: String(7 * 24 + 1) });
+    const before = await db.destination.findUniqueOrThrow({ where: { id: destinationId } });
+    const answer = await postWebhookForm(SHOP, { intent: "rotate", destinationId, overlapHours: String(7 * 24 + 1) });
     expect(answer.status).toBe(400);
     expect((answer.data as { error: string }).error).toMatch(/at most 7 days/);
-    await expect(rotateSigningSecret({ db, shop, endpointId, ring, overlapHours: 200 })).rejects.toThrow(RangeError);
-    const after = await db.webhookEndpoint.findUniqueOrThrow({ where: { id: endpointId } });
+    await expect(rotateSigningSecret({ db, shop, destinationId, ring, overlapHours: 200 })).rejects.toThrow(RangeError);
+    const after = await db.destination.findUniqueOrThrow({ where: { id: destinationId } });
     expect(after.secretCiphertext).toBe(before.secretCiphertext);
   });
 
   it("GIVEN a 7-day overlap chosen on the page THEN the previous secret signs for exactly 7 days", async () => {
     const before = Date.now();
-    const answer = await postWebhookForm(SHOP, { intent: "rotate", endpointId, overlapHours: "168" });
+    const answer = await postWebhookForm(SHOP, { intent: "rotate", destinationId, overlapHours: "168" });
     expect(answer.status).toBe(200);
     const until = Date.parse((answer.data as { previousSecretUntil: string }).previousSecretUntil);
     expect(until - before).toBeGreaterThanOrEqual(168 * 3_600_000);

@@ -15,7 +15,7 @@ const SHOP_B = "tenant-b.myshopify.com";
 /** Everything of shop A that an action could change, to compare before and after. */
 async function snapshotOfA(shopId: string) {
   const [endpoints, deliveries, attempts] = await Promise.all([
-    db.webhookEndpoint.findMany({ where: { shopId }, orderBy: { id: "asc" } }),
+    db.destination.findMany({ where: { shopId }, orderBy: { id: "asc" } }),
     db.delivery.findMany({ where: { shopId }, orderBy: { id: "asc" } }),
     db.deliveryAttempt.count({ where: { delivery: { shopId } } }),
   ]);
@@ -49,19 +49,19 @@ describe("shop B cannot reach shop A's webhook through any route or form field",
   });
 
   const foreignForms = (): Record<string, string>[] => [
-    { intent: "send_test", endpointId: endpointA },
-    { intent: "rotate", endpointId: endpointA },
-    { intent: "rotate", endpointId: endpointA, overlapHours: "24" },
-    { intent: "pause", endpointId: endpointA },
-    { intent: "resume", endpointId: endpointA },
-    { intent: "disconnect", endpointId: endpointA },
-    { intent: "count_failed", endpointId: endpointA, since: "2020-01-01" },
-    { intent: "replay_failed", endpointId: endpointA, since: "2020-01-01" },
+    { intent: "send_test", destinationId: endpointA },
+    { intent: "rotate", destinationId: endpointA },
+    { intent: "rotate", destinationId: endpointA, overlapHours: "24" },
+    { intent: "pause", destinationId: endpointA },
+    { intent: "resume", destinationId: endpointA },
+    { intent: "disconnect", destinationId: endpointA },
+    { intent: "count_failed", destinationId: endpointA, since: "2020-01-01" },
+    { intent: "replay_failed", destinationId: endpointA, since: "2020-01-01" },
     { intent: "replay", deliveryId: failedA },
     { intent: "replay", deliveryId: deliveredA },
     // Extra fields naming shop A change nothing: the shop comes from the session token only.
     { intent: "replay", deliveryId: failedA, shop: SHOP_A, shopId: a.id },
-    { intent: "disconnect", endpointId: endpointA, shop: SHOP_A },
+    { intent: "disconnect", destinationId: endpointA, shop: SHOP_A },
   ];
 
   it("GIVEN shop B has no endpoint WHEN it posts every form with shop A's ids THEN each answers 404 and nothing of A changes", async () => {
@@ -75,10 +75,10 @@ describe("shop B cannot reach shop A's webhook through any route or form field",
   });
 
   it("GIVEN shop B has its own endpoint THEN shop A's ids still answer 404, while B's own id works", async () => {
-    const connect = await postWebhookForm(SHOP_B, { intent: "connect", url: "https://93.184.215.14/b-crm", shop: SHOP_A, shopId: a.id, endpointId: endpointA });
+    const connect = await postWebhookForm(SHOP_B, { intent: "connect", url: "https://93.184.215.14/b-crm", shop: SHOP_A, shopId: a.id, destinationId: endpointA });
     expect(connect.status).toBe(200);
-    endpointB = (connect.data as { endpointId: string }).endpointId;
-    expect(await db.webhookEndpoint.findUniqueOrThrow({ where: { id: endpointB } })).toMatchObject({ shopId: b.id, url: "https://93.184.215.14/b-crm" });
+    endpointB = (connect.data as { destinationId: string }).destinationId;
+    expect(await db.destination.findUniqueOrThrow({ where: { id: endpointB } })).toMatchObject({ shopId: b.id, url: "https://93.184.215.14/b-crm" });
 
     const before = await snapshotOfA(a.id);
     for (const fields of foreignForms()) {
@@ -86,11 +86,11 @@ describe("shop B cannot reach shop A's webhook through any route or form field",
       expect(answer.status, JSON.stringify(fields)).toBe(404);
     }
     expect(await snapshotOfA(a.id)).toBe(before);
-    expect(await db.webhookEndpoint.findUniqueOrThrow({ where: { id: endpointA } })).toMatchObject({ state: "active", shopId: a.id });
+    expect(await db.destination.findUniqueOrThrow({ where: { id: endpointA } })).toMatchObject({ state: "active", shopId: a.id });
 
-    const own = await postWebhookForm(SHOP_B, { intent: "pause", endpointId: endpointB });
+    const own = await postWebhookForm(SHOP_B, { intent: "pause", destinationId: endpointB });
     expect(own.status).toBe(200);
-    expect(await db.webhookEndpoint.findUniqueOrThrow({ where: { id: endpointB } })).toMatchObject({ state: "paused" });
+    expect(await db.destination.findUniqueOrThrow({ where: { id: endpointB } })).toMatchObject({ state: "paused" });
   });
 
   it("GIVEN shop B's page, even asked for shop A's lead THEN it shows nothing of A", async () => {
@@ -98,7 +98,7 @@ describe("shop B cannot reach shop A's webhook through any route or form field",
       const page = await loadWebhookPageData(SHOP_B, query);
       const text = JSON.stringify(page);
       for (const foreign of [endpointA, failedA, deliveredA, "a-crm", SHOP_A]) expect(text.includes(foreign), `${query}: ${foreign}`).toBe(false);
-      expect(page.log.rows.every((r) => r.endpointId === endpointB)).toBe(true);
+      expect(page.log.rows.every((r) => r.destinationId === endpointB)).toBe(true);
     }
     // Shop A still sees its own.
     const pageA = await loadWebhookPageData(SHOP_A, `?lead=${leadA}`);

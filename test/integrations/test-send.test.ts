@@ -14,14 +14,14 @@ const ring = keyRingFromConfig();
 describe("Send test webhook, through the production delivery path", () => {
   let receiver: HttpsReceiver;
   let shop: { id: string; domain: string };
-  let endpointId: string;
+  let destinationId: string;
   let secret: string;
 
   beforeAll(async () => {
     receiver = await startHttpsReceiver();
     shop = await installShop("test-send.myshopify.com");
     const connected = await connectEndpoint({ db, shop, url: receiver.urlFor("/crm/hook?key=1"), ring, destination: LOOPBACK_DESTINATION });
-    endpointId = connected.endpoint.id;
+    destinationId = connected.endpoint.id;
     secret = connected.secret;
     receiver.setSecrets([secret]);
   });
@@ -32,11 +32,11 @@ describe("Send test webhook, through the production delivery path", () => {
 
   // A 410 pauses the endpoint, as for real leads; every case starts from an active endpoint.
   afterEach(async () => {
-    await db.webhookEndpoint.update({ where: { id: endpointId }, data: { state: "active", pausedReason: null } });
+    await db.destination.update({ where: { id: destinationId }, data: { state: "active", pausedReason: null } });
   });
 
   async function send(overrides: Parameters<typeof testSendDeps>[2] = {}, waitMs?: number): Promise<TestSendResult> {
-    return sendTestWebhook({ ...testSendDeps(receiver, captureLogger().logger, overrides), waitMs }, { shop, endpointId });
+    return sendTestWebhook({ ...testSendDeps(receiver, captureLogger().logger, overrides), waitMs }, { shop, destinationId });
   }
 
   it("GIVEN a receiver that answers 200 THEN it says how long delivery took, and the receiver got a marked, signed test event with a made-up shopper", async () => {
@@ -52,7 +52,7 @@ describe("Send test webhook, through the production delivery path", () => {
     expect(body).toMatchObject({ event: "test", test: true, email: "test@example.com", shop: shop.domain });
 
     const delivery = await db.delivery.findUniqueOrThrow({ where: { id: result.deliveryId }, include: { attempts: true } });
-    expect(delivery).toMatchObject({ shopId: shop.id, endpointId, event: "test", status: "delivered", attemptCount: 1 });
+    expect(delivery).toMatchObject({ shopId: shop.id, destinationId, event: "test", status: "delivered", attemptCount: 1 });
     expect(delivery.attempts).toEqual([expect.objectContaining({ number: 1, statusCode: 200, errorCode: null, address: "127.0.0.1" })]);
     if (result.outcome === "delivered") expect(delivery.attempts[0].durationMs).toBe(result.durationMs);
   });
@@ -94,12 +94,12 @@ describe("Send test webhook, through the production delivery path", () => {
   });
 
   it("GIVEN a host name that does not resolve THEN it is a DNS failure in plain words", async () => {
-    await db.webhookEndpoint.update({ where: { id: endpointId }, data: { url: "https://crm.unresolvable.test/hook" } });
+    await db.destination.update({ where: { id: destinationId }, data: { url: "https://crm.unresolvable.test/hook" } });
     try {
       const result = await send({ resolve: async () => { throw Object.assign(new Error("queryA ENOTFOUND"), { code: "ENOTFOUND" }); } });
       expect(result).toMatchObject({ outcome: "failed", errorCode: "dns_failure", message: expect.stringMatching(/crm\.unresolvable\.test could not be resolved/) });
     } finally {
-      await db.webhookEndpoint.update({ where: { id: endpointId }, data: { url: receiver.urlFor("/crm/hook?key=1") } });
+      await db.destination.update({ where: { id: destinationId }, data: { url: receiver.urlFor("/crm/hook?key=1") } });
     }
   });
 
@@ -111,11 +111,11 @@ describe("Send test webhook, through the production delivery path", () => {
   });
 
   it("GIVEN a paused endpoint THEN no test is recorded or sent and the merchant is told to resume", async () => {
-    await pauseEndpoint({ db, shop, endpointId });
-    const before = await db.delivery.count({ where: { endpointId } });
+    await pauseEndpoint({ db, shop, destinationId });
+    const before = await db.delivery.count({ where: { destinationId } });
     await expect(send()).rejects.toThrow(/paused\. Resume it to send a test/);
-    expect(await db.delivery.count({ where: { endpointId } })).toBe(before);
-    const answer = await postWebhookForm(shop.domain, { intent: "send_test", endpointId });
+    expect(await db.delivery.count({ where: { destinationId } })).toBe(before);
+    const answer = await postWebhookForm(shop.domain, { intent: "send_test", destinationId });
     expect(answer.status).toBe(409);
   });
 });
@@ -125,7 +125,7 @@ describe("Send test webhook from the page (production sender and guard)", () => 
     const shop = await installShop("test-send-route.myshopify.com");
     // Stored as if its host had resolved to a public address at connect time and to loopback now.
     const { endpoint } = await connectEndpoint({ db, shop, url: "https://127.0.0.1:9/hook", ring, destination: LOOPBACK_DESTINATION });
-    const answer = await postWebhookForm(shop.domain, { intent: "send_test", endpointId: endpoint.id });
+    const answer = await postWebhookForm(shop.domain, { intent: "send_test", destinationId: endpoint.id });
     expect(answer.status).toBe(200);
     const result = (answer.data as { intent: "send_test"; result: TestSendResult }).result;
     expect(result).toMatchObject({

@@ -32,7 +32,7 @@ describe("delivery history retention", () => {
     // A lead_redacted event names a lead that is gone: its body could not be made again.
     const redactionEvent = await db.delivery.create({
       data: {
-        shopId: endpoint.shopId, endpointId: endpoint.id, leadId: null, event: "lead_redacted", status: "delivered",
+        shopId: endpoint.shopId, destinationId: endpoint.id, leadId: null, event: "lead_redacted", status: "delivered",
         payload: '{"version":1,"event":"lead_redacted","lead_id":"gone"}', createdAt: old, deliveredAt: old, attemptCount: 1,
       },
     });

@@ -107,7 +107,7 @@ describe("replaying a delivery whose stored body was pruned", () => {
     // A lead_redacted event is never pruned; one marked so anyway has nothing to be rebuilt from.
     const orphan = await db.delivery.create({
       data: {
-        shopId: endpoint.shopId, endpointId: endpoint.id, event: "lead_redacted", status: "delivered", payload: "",
+        shopId: endpoint.shopId, destinationId: endpoint.id, event: "lead_redacted", status: "delivered", payload: "",
         payloadPrunedAt: new Date(), deliveredAt: new Date(), attemptCount: 1,
       },
     });

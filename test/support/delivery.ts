@@ -34,8 +34,8 @@ export async function addEndpoint(shop: { id: string; domain: string }, url: str
   const secret = generateSigningSecret();
   // The ciphertext is bound to the endpoint id, so the row gets its id first.
   const id = `ep_${randomBytes(8).toString("hex")}`;
-  const { stored, keyVersion } = encryptSecret(secret, testKeyRing(), { shopId: shop.id, endpointId: id, purpose: "webhook-signing" });
-  await db.webhookEndpoint.create({
+  const { stored, keyVersion } = encryptSecret(secret, testKeyRing(), { shopId: shop.id, destinationId: id, purpose: "webhook-signing" });
+  await db.destination.create({
     data: { id, shopId: shop.id, url, state: options.state ?? "active", secretCiphertext: stored, secretKeyVersion: keyVersion },
   });
   return { id, shopId: shop.id, shopDomain: shop.domain, secret };

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { decryptSecret, encryptSecret, SecretDecryptionError, storedKeyVersion, type KeyRing } from "../../app/lib/secret-box.server";
 
 const ring: KeyRing = { keys: new Map([[1, randomBytes(32)]]), currentVersion: 1 };
-const binding = { shopId: "shop_1", endpointId: "ep_1", purpose: "webhook-signing" } as const;
+const binding = { shopId: "shop_1", destinationId: "ep_1", purpose: "webhook-signing" } as const;
 
 function tamper(stored: string, index: number, mutate: (b: Buffer) => Buffer): string {
   const parts = stored.split(".");
@@ -41,7 +41,7 @@ describe("secret box (AES-256-GCM)", () => {
   it("refuses a ciphertext moved to another shop or endpoint (associated data)", () => {
     const { stored } = encryptSecret("whsec_abc", ring, binding);
     expect(() => decryptSecret(stored, ring, { ...binding, shopId: "shop_2" })).toThrow(/authentication failed/);
-    expect(() => decryptSecret(stored, ring, { ...binding, endpointId: "ep_2" })).toThrow(/authentication failed/);
+    expect(() => decryptSecret(stored, ring, { ...binding, destinationId: "ep_2" })).toThrow(/authentication failed/);
   });
 
   it("decrypts under an older key version after a new one becomes current", () => {

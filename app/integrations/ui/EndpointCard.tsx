@@ -23,13 +23,13 @@ export function EndpointCard({ endpoint, actionData }: { endpoint: EndpointView;
         </Text>
         <HealthDetails endpoint={endpoint} />
         <Divider />
-        <TestSend endpointId={endpoint.id} disabled={endpoint.state === "paused"} />
+        <TestSend destinationId={endpoint.id} disabled={endpoint.state === "paused"} />
         <Divider />
         <PauseResume endpoint={endpoint} />
         <Divider />
         <Rotate endpoint={endpoint} actionData={actionData} />
         <Divider />
-        <Disconnect endpointId={endpoint.id} />
+        <Disconnect destinationId={endpoint.id} />
       </BlockStack>
     </Card>
   );
@@ -62,7 +62,7 @@ function HealthDetails({ endpoint }: { endpoint: EndpointView }) {
   );
 }
 
-function TestSend({ endpointId, disabled }: { endpointId: string; disabled: boolean }) {
+function TestSend({ destinationId, disabled }: { destinationId: string; disabled: boolean }) {
   const fetcher = useFetcher<WebhookActionData>({ key: "webhook-send-test" });
   const result = fetcher.data?.intent === "send_test" && "result" in fetcher.data ? fetcher.data.result : null;
   const error = errorOf(fetcher.data);
@@ -70,7 +70,7 @@ function TestSend({ endpointId, disabled }: { endpointId: string; disabled: bool
     <BlockStack gap="200">
       <InlineStack gap="300" blockAlign="center">
         <Button
-          onClick={() => fetcher.submit({ intent: "send_test", endpointId }, { method: "post" })}
+          onClick={() => fetcher.submit({ intent: "send_test", destinationId }, { method: "post" })}
           loading={fetcher.state !== "idle"}
           disabled={disabled}
         >
@@ -93,7 +93,7 @@ function PauseResume({ endpoint }: { endpoint: EndpointView }) {
     <BlockStack gap="200">
       <InlineStack gap="300" blockAlign="center">
         <Button
-          onClick={() => fetcher.submit({ intent: paused ? "resume" : "pause", endpointId: endpoint.id }, { method: "post" })}
+          onClick={() => fetcher.submit({ intent: paused ? "resume" : "pause", destinationId: endpoint.id }, { method: "post" })}
           loading={fetcher.state !== "idle"}
         >
           {paused ? "Resume deliveries" : "Pause deliveries"}
@@ -121,7 +121,7 @@ function Rotate({ endpoint, actionData }: { endpoint: EndpointView; actionData: 
   return (
     <Form method="post" onSubmit={() => setConfirming(false)}>
       <input type="hidden" name="intent" value="rotate" />
-      <input type="hidden" name="endpointId" value={endpoint.id} />
+      <input type="hidden" name="destinationId" value={endpoint.id} />
       <BlockStack gap="200">
         <InlineStack gap="300" blockAlign="end">
           <Select
@@ -154,14 +154,14 @@ function Rotate({ endpoint, actionData }: { endpoint: EndpointView; actionData: 
   );
 }
 
-function Disconnect({ endpointId }: { endpointId: string }) {
+function Disconnect({ destinationId }: { destinationId: string }) {
   const [confirming, setConfirming] = useState(false);
   const navigation = useNavigation();
   const submitting = navigation.state === "submitting" && navigation.formData?.get("intent") === "disconnect";
   return (
     <Form method="post">
       <input type="hidden" name="intent" value="disconnect" />
-      <input type="hidden" name="endpointId" value={endpointId} />
+      <input type="hidden" name="destinationId" value={destinationId} />
       {confirming ? (
         <Banner tone="critical" title="Disconnect this webhook?">
           <BlockStack gap="200">

@@ -22,7 +22,7 @@ export function ReplayFailedSince({ endpoint }: { endpoint: EndpointView }) {
         <TextField label="Replay failed deliveries since (UTC)" type="date" value={since} onChange={setSince} autoComplete="off" />
         <Button
           loading={count.state !== "idle"}
-          onClick={() => count.submit({ intent: "count_failed", endpointId: endpoint.id, since }, { method: "post" })}
+          onClick={() => count.submit({ intent: "count_failed", destinationId: endpoint.id, since }, { method: "post" })}
         >
           Count failed deliveries
         </Button>
@@ -38,7 +38,7 @@ export function ReplayFailedSince({ endpoint }: { endpoint: EndpointView }) {
             </Text>
             <Button
               variant="primary"
-              onClick={() => replay.submit({ intent: "replay_failed", endpointId: endpoint.id, since }, { method: "post" })}
+              onClick={() => replay.submit({ intent: "replay_failed", destinationId: endpoint.id, since }, { method: "post" })}
             >
               {`Replay ${counted.count}`}
             </Button>

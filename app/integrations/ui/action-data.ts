@@ -2,8 +2,8 @@ import type { TestSendResult } from "../test-send.server";
 
 /** What the webhook page's action answers, by intent. Only connect and rotate ever carry a secret. */
 export type WebhookActionData =
-  | { intent: "connect"; endpointId: string; secret: string }
-  | { intent: "rotate"; endpointId: string; secret: string; previousSecretUntil: string | null }
+  | { intent: "connect"; destinationId: string; secret: string }
+  | { intent: "rotate"; destinationId: string; secret: string; previousSecretUntil: string | null }
   | { intent: "disconnect"; cancelled: number }
   | { intent: "pause" }
   | { intent: "resume"; woken: number }
