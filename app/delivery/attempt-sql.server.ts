@@ -28,6 +28,7 @@ export interface ClaimedRow {
   previousSecretCiphertext: string | null;
   credentialsCiphertext: string | null;
   backfillId: string | null;
+  createdAt: Date;
   shopDomain: string;
 }
 
@@ -79,7 +80,7 @@ async function claimDueDeliveries(pool: pg.Pool, requests: ClaimRequest[]): Prom
       FROM locked
       WHERE d."id" = ANY($1::text[]) AND d."id" = locked."id"
       RETURNING d."id", d."attemptCount", d."attemptsBeforeReplay", locked."status" AS "previousStatus", d."event", d."payload",
-        d."shopId", d."destinationId", d."backfillId", locked."url", locked."kind", locked."settings", locked."secretCiphertext",
+        d."shopId", d."destinationId", d."backfillId", d."createdAt", locked."url", locked."kind", locked."settings", locked."secretCiphertext",
         locked."credentialsCiphertext", locked."previousSecretCiphertext", locked."shopDomain"`,
     values: [
       unique.map((r) => r.id),

@@ -6,7 +6,7 @@ import type { Clock } from "./clock";
 import type { WebhookRequest } from "./http-sender.server";
 import { isDestinationKind, type DestinationKind } from "./destination-rules";
 import { webhookSender, type AttemptContext, type DestinationSender, type DestinationSenders } from "./destination-sender";
-import { nextRetryDelayMs } from "./retry-schedule";
+import { MAX_RETRY_DELAY_MS, nextRetryDelayMs, remainingWindowMs, RETRY_DELAYS_MS } from "./retry-schedule";
 import type { AttemptFailure, AttemptResult, DeliveryErrorCode, DeliveryStatus, WebhookEvent } from "./types";
 
 /**
@@ -59,6 +59,10 @@ export type ProcessOutcome =
   /** Sent; its outcome is being recorded (see ProcessDeliveryDeps.recordLater). */
   | "sent";
 
+/** A 429 without Retry-After waits this long; one with a shorter Retry-After at least the minimum. */
+const DEFAULT_SLOW_DOWN_MS = 5_000;
+const MIN_SLOW_DOWN_MS = 1_000;
+
 /** Failures that pause the destination (its deliveries wait for the merchant to resume it). */
 const PAUSING_ERRORS: ReadonlySet<string> = new Set<DeliveryErrorCode>(["endpoint_gone", "credentials_rejected"]);
 
@@ -91,6 +95,7 @@ interface Claim {
   previousSecretCiphertext: string | null;
   credentialsCiphertext: string | null;
   backfillId: string | null;
+  createdAt: Date;
 }
 
 export interface ProcessHooks {
@@ -206,6 +211,7 @@ async function claimCarefully(deps: ProcessDeliveryDeps, deliveryId: string): Pr
     where: { id: seen.id },
     select: {
       status: true, attemptCount: true, attemptsBeforeReplay: true, event: true, payload: true, shopId: true, destinationId: true, backfillId: true,
+      createdAt: true,
       destination: {
         select: {
           url: true, state: true, kind: true, settings: true, secretCiphertext: true, credentialsCiphertext: true,
@@ -224,7 +230,7 @@ async function claimCarefully(deps: ProcessDeliveryDeps, deliveryId: string): Pr
   return {
     id: seen.id, attempt, previousStatus, attemptsBeforeReplay: row.attemptsBeforeReplay, event: row.event, payload: row.payload,
     shopId: row.shopId, destinationId: row.destinationId, url: row.destination.url, shopDomain: row.shop.domain,
-    kind: row.destination.kind, settings: row.destination.settings, backfillId: row.backfillId,
+    kind: row.destination.kind, settings: row.destination.settings, backfillId: row.backfillId, createdAt: row.createdAt,
     credentialsCiphertext: row.destination.credentialsCiphertext,
     secretCiphertext: row.destination.secretCiphertext,
     previousSecretCiphertext: previousSecretUntil && previousSecretUntil > now ? previousSecretCiphertext : null,
@@ -261,9 +267,15 @@ async function record(deps: ProcessDeliveryDeps, d: Claim, startedAt: Date, resu
 
   // 410 Gone, or credentials the destination rejected: nothing else will get through until the merchant acts.
   const gone = PAUSING_ERRORS.has(result.errorCode);
+  // Asked to slow down (429) within its first retry window: the lead waits as long as asked, and the
+  // attempt does not count against the schedule, so a busy CRM's rate limit never fails a lead.
+  const slowedDown = result.statusCode === 429 && !SINGLE_ATTEMPT_EVENTS.has(d.event) && !result.permanent &&
+    now.getTime() - d.createdAt.getTime() < remainingWindowMs(1, deps.retrySchedule ?? RETRY_DELAYS_MS);
   const delayMs = gone || result.permanent || SINGLE_ATTEMPT_EVENTS.has(d.event)
     ? null
-    : nextRetryDelayMs(d.attempt - d.attemptsBeforeReplay, { retryAfterMs: result.retryAfterMs, random: deps.random, schedule: deps.retrySchedule });
+    : slowedDown
+      ? Math.min(Math.max(result.retryAfterMs ?? DEFAULT_SLOW_DOWN_MS, MIN_SLOW_DOWN_MS), MAX_RETRY_DELAY_MS)
+      : nextRetryDelayMs(d.attempt - d.attemptsBeforeReplay, { retryAfterMs: result.retryAfterMs, random: deps.random, schedule: deps.retrySchedule });
   const outcome: ProcessOutcome = gone ? "endpoint_paused" : delayMs === null ? "failed" : "retrying";
   const nextAttemptAt = new Date(now.getTime() + (delayMs ?? 0));
 
@@ -277,6 +289,7 @@ async function record(deps: ProcessDeliveryDeps, d: Claim, startedAt: Date, resu
         lockedUntil: null,
         lastError: attemptRow.errorMessage,
         lastStatusCode: attemptRow.statusCode,
+        ...(slowedDown ? { attemptsBeforeReplay: { increment: 1 } } : {}),
       },
     });
     if (count === 0) {

@@ -25,6 +25,7 @@ import {
   type DeliveryJobData,
   type DeliveryQueue,
 } from "./queue.server";
+import type { DestinationSenders } from "./destination-sender";
 import type { AttemptResult } from "./types";
 
 export interface DeliveryWorkerOptions {
@@ -56,6 +57,8 @@ export interface DeliveryWorkerOptions {
   gate?: Partial<Omit<GateSettings, "leaseMs">>;
   /** Key prefix of the gate (default: the queue prefix). */
   gatePrefix?: string;
+  /** How destinations of other kinds than the signed webhook are sent. */
+  senders?: DestinationSenders;
   /** A destination's own limits (its kind's API limits); the defaults apply when it has none. */
   limitsFor?: (destinationId: string) => Promise<DestinationLimits | undefined> | DestinationLimits | undefined;
 }
@@ -113,6 +116,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     leaseMs,
     random: options.random,
     retrySchedule: options.retrySchedule,
+    senders: options.senders,
     scheduleAttempt: (deliveryId, attempt, delayMs, destinationId) => enqueueDelivery(queue, deliveryId, { attempt, delayMs, destinationId }),
   };
 

@@ -38,3 +38,16 @@ export function signingSecretsAt(endpoint: EndpointSecretColumns, ring: KeyRing,
   if (previousSecretInForce(endpoint, now)) secrets.push(openSigningSecret(endpoint.previousSecretCiphertext!, ring, endpoint));
   return secrets;
 }
+
+/** A destination's credentials (an API key, secret header values) at rest, bound like the signing secret. */
+export function credentialsBinding(destination: { shopId: string; id: string }): SecretBinding {
+  return { shopId: destination.shopId, destinationId: destination.id, purpose: "destination-credentials" };
+}
+
+export function sealCredentials(credentials: object, ring: KeyRing, destination: { shopId: string; id: string }) {
+  return encryptSecret(JSON.stringify(credentials), ring, credentialsBinding(destination));
+}
+
+export function openCredentials(stored: string, ring: KeyRing, destination: { shopId: string; id: string }): string {
+  return decryptSecret(stored, ring, credentialsBinding(destination));
+}

@@ -4,17 +4,24 @@ import type { ShopRef } from "../shops/shops.server";
 import { generateSigningSecret } from "../delivery/signing";
 import { assertPublicDestination, DestinationRefusedError, type DestinationCheckOptions } from "../delivery/ssrf.server";
 import { sealSigningSecret } from "./endpoint-secrets.server";
-import { EndpointAlreadyConnectedError, EndpointUrlRefusedError, IntegrationEndpointNotFoundError } from "./errors";
+import {
+  MAX_DESTINATIONS_PER_SHOP, isDestinationKind, parseEvents, parseProductIds, serializeEvents, serializeProductIds,
+  type DestinationEvent, type DestinationKind,
+} from "../delivery/destination-rules";
+import { EndpointUrlRefusedError, IntegrationEndpointNotFoundError, TooManyDestinationsError } from "./errors";
 import { webhookHealth, type WebhookHealth } from "./health";
 
 /**
- * A shop's webhook endpoint: reading it for the admin, and connecting one. Every lookup is by shop id (from the
- * verified session) together with any endpoint id the client sent, never by the client's id alone.
+ * A shop's destinations: reading them for the admin, and connecting a signed webhook. Every lookup is by shop
+ * id (from the verified session) together with any destination id the client sent, never by the client's id
+ * alone.
  */
 
-/** What the admin may see of an endpoint: never the secret or its ciphertext. */
+/** What the admin may see of a destination: never a secret, a key or their ciphertext. */
 export interface EndpointView {
   id: string;
+  kind: DestinationKind;
+  name: string;
   url: string;
   state: "active" | "paused";
   health: WebhookHealth;
@@ -22,17 +29,29 @@ export interface EndpointView {
   consecutiveFailures: number;
   lastSuccessAt: string | null;
   lastFailureAt: string | null;
+  /** Since when the breaker has held its deliveries (the receiver stopped answering), and the next probe. */
+  circuit: { openedAt: string; retryAt: string | null } | null;
+  events: DestinationEvent[];
+  /** Numeric Shopify product ids it is limited to; null for every product. */
+  productIds: string[] | null;
+  /** The kind's settings that are not secret (Klaviyo's metric and list), as stored. */
+  settings: Record<string, unknown>;
+  /** The last characters of its API key, to recognise it. */
+  credentialsHint: string | null;
   createdAt: string;
   /** Until when the previous secret also signs (rotation overlap); null when only the current one signs. */
   previousSecretUntil: string | null;
 }
 
-/** Endpoints that still exist for the merchant; a disconnected one is history only. */
+export type DestinationView = EndpointView;
+
+/** Destinations that still exist for the merchant; a disconnected one is history only. */
 export const LIVE_STATES = ["active", "paused"] as const;
 
 export const endpointViewSelect = {
-  id: true, url: true, state: true, pausedReason: true, consecutiveFailures: true, lastSuccessAt: true,
-  lastFailureAt: true, createdAt: true, previousSecretUntil: true,
+  id: true, kind: true, name: true, url: true, state: true, pausedReason: true, consecutiveFailures: true, lastSuccessAt: true,
+  lastFailureAt: true, circuitOpenedAt: true, circuitRetryAt: true, events: true, productIds: true, settings: true,
+  credentialsHint: true, createdAt: true, previousSecretUntil: true,
 } satisfies Prisma.DestinationSelect;
 
 type EndpointViewRow = Prisma.DestinationGetPayload<{ select: typeof endpointViewSelect }>;
@@ -41,6 +60,8 @@ export function toEndpointView(row: EndpointViewRow, now: Date = new Date()): En
   const overlap = row.previousSecretUntil && row.previousSecretUntil.getTime() > now.getTime() ? row.previousSecretUntil : null;
   return {
     id: row.id,
+    kind: isDestinationKind(row.kind) ? row.kind : "webhook",
+    name: row.name,
     url: row.url,
     state: row.state === "paused" ? "paused" : "active",
     health: webhookHealth(row),
@@ -48,12 +69,36 @@ export function toEndpointView(row: EndpointViewRow, now: Date = new Date()): En
     consecutiveFailures: row.consecutiveFailures,
     lastSuccessAt: row.lastSuccessAt?.toISOString() ?? null,
     lastFailureAt: row.lastFailureAt?.toISOString() ?? null,
+    circuit: row.circuitOpenedAt ? { openedAt: row.circuitOpenedAt.toISOString(), retryAt: row.circuitRetryAt?.toISOString() ?? null } : null,
+    events: parseEvents(row.events),
+    productIds: parseProductIds(row.productIds),
+    settings: parseSettings(row.settings),
+    credentialsHint: row.credentialsHint,
     createdAt: row.createdAt.toISOString(),
     previousSecretUntil: overlap?.toISOString() ?? null,
   };
 }
 
-/** The shop's connected (active or paused) endpoint, or null. */
+function parseSettings(stored: string | null): Record<string, unknown> {
+  try {
+    const parsed: unknown = JSON.parse(stored ?? "{}");
+    return parsed && typeof parsed === "object" && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** The shop's connected (active or paused) destinations, oldest first. */
+export async function listLiveDestinations(db: Db, shopId: string, now: Date = new Date()): Promise<EndpointView[]> {
+  const rows = await db.destination.findMany({
+    where: { shopId, state: { in: [...LIVE_STATES] } },
+    orderBy: { createdAt: "asc" },
+    select: endpointViewSelect,
+  });
+  return rows.map((row) => toEndpointView(row, now));
+}
+
+/** The shop's most recently connected destination, or null. */
 export async function findLiveEndpoint(db: Db, shopId: string, now: Date = new Date()): Promise<EndpointView | null> {
   const row = await db.destination.findFirst({
     where: { shopId, state: { in: [...LIVE_STATES] } },
@@ -61,6 +106,12 @@ export async function findLiveEndpoint(db: Db, shopId: string, now: Date = new D
     select: endpointViewSelect,
   });
   return row ? toEndpointView(row, now) : null;
+}
+
+/** Refuses a new destination past the shop's limit; call inside the transaction that holds the shop's lock. */
+export async function assertRoomForDestination(tx: Prisma.TransactionClient, shopId: string): Promise<void> {
+  const live = await tx.destination.count({ where: { shopId, state: { in: [...LIVE_STATES] } } });
+  if (live >= MAX_DESTINATIONS_PER_SHOP) throw new TooManyDestinationsError(MAX_DESTINATIONS_PER_SHOP);
 }
 
 /** The endpoint `destinationId` if it is a live endpoint of `shopId`; otherwise not found (404 at the edge). */
@@ -94,6 +145,12 @@ export interface ConnectEndpointInput {
   shop: ShopRef;
   url: string;
   ring: KeyRing;
+  /** What the merchant calls it. @defaultValue "Webhook" */
+  name?: string;
+  /** @defaultValue only lead_captured */
+  events?: readonly DestinationEvent[];
+  /** Numeric product ids it is limited to; every product when absent. */
+  productIds?: readonly string[] | null;
   /** The SSRF guard's resolver and address policy; production defaults when omitted. */
   destination?: DestinationCheckOptions;
   now?: Date;
@@ -105,11 +162,7 @@ export interface ConnectedEndpoint {
   secret: string;
 }
 
-/**
- * Connects the shop's webhook. One endpoint per shop: connecting while one is active or paused is refused
- * (EndpointAlreadyConnectedError) so that a second click or a second tab never silently replaces a working
- * integration and its secret.
- */
+/** Connects a signed webhook destination (up to MAX_DESTINATIONS_PER_SHOP per shop), with a new signing secret. */
 export async function connectEndpoint(input: ConnectEndpointInput): Promise<ConnectedEndpoint> {
   const { db, shop, ring } = input;
   const url = await vetEndpointUrl(input.url, input.destination);
@@ -117,11 +170,14 @@ export async function connectEndpoint(input: ConnectEndpointInput): Promise<Conn
   const secret = generateSigningSecret();
   const row = await db.$transaction(async (tx) => {
     await lockShopRow(tx, shop);
-    const existing = await tx.destination.findFirst({ where: { shopId: shop.id, state: { in: [...LIVE_STATES] } }, select: { id: true } });
-    if (existing) throw new EndpointAlreadyConnectedError();
-    // The ciphertext is bound to the endpoint id, which exists only once the row does: insert, then seal.
+    await assertRoomForDestination(tx, shop.id);
+    // The ciphertext is bound to the destination id, which exists only once the row does: insert, then seal.
     const created = await tx.destination.create({
-      data: { shopId: shop.id, url, state: "active", secretCiphertext: "", secretKeyVersion: ring.currentVersion, createdAt: now },
+      data: {
+        shopId: shop.id, kind: "webhook", name: destinationName(input.name, "Webhook"), url, state: "active",
+        events: serializeEvents(input.events ?? ["lead_captured"]), productIds: serializeProductIds(input.productIds ?? null),
+        secretCiphertext: "", secretKeyVersion: ring.currentVersion, createdAt: now,
+      },
       select: { id: true, shopId: true },
     });
     const sealed = sealSigningSecret(secret, ring, created);
@@ -132,6 +188,12 @@ export async function connectEndpoint(input: ConnectEndpointInput): Promise<Conn
     });
   });
   return { endpoint: toEndpointView(row, now), secret };
+}
+
+/** A destination's name as the merchant typed it, or the kind's own name. */
+export function destinationName(typed: string | undefined, fallback: string): string {
+  const name = (typed ?? "").trim().replace(/\s+/g, " ");
+  return name ? name.slice(0, 60) : fallback;
 }
 
 /**

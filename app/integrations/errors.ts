@@ -6,7 +6,7 @@
 /** The id from the form does not name an endpoint of the signed-in shop (or names a disconnected one). */
 export class IntegrationEndpointNotFoundError extends Error {
   constructor() {
-    super("This webhook endpoint does not exist for your store.");
+    super("This destination does not exist for your store.");
     this.name = "IntegrationEndpointNotFoundError";
   }
 }
@@ -31,11 +31,22 @@ export class EndpointUrlRefusedError extends Error {
   }
 }
 
-/** A shop has one webhook endpoint at a time; a second connect is refused rather than silently replacing it. */
-export class EndpointAlreadyConnectedError extends Error {
-  constructor() {
-    super("A webhook endpoint is already connected. Disconnect it first to connect a different URL, or rotate its signing secret.");
-    this.name = "EndpointAlreadyConnectedError";
+/** A shop may connect a limited number of destinations at once. */
+export class TooManyDestinationsError extends Error {
+  constructor(limit: number) {
+    super(`You can connect up to ${limit} destinations. Disconnect one you no longer use to add another.`);
+    this.name = "TooManyDestinationsError";
+  }
+}
+
+/** A setting of a destination the merchant typed that cannot be used; `field` names the form field. */
+export class DestinationSettingsError extends Error {
+  constructor(
+    public readonly field: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "DestinationSettingsError";
   }
 }
 

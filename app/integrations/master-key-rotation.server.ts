@@ -1,6 +1,6 @@
 import type { Db } from "../lib/db.server";
 import { storedKeyVersion, type KeyRing } from "../lib/secret-box.server";
-import { openSigningSecret, sealSigningSecret } from "./endpoint-secrets.server";
+import { openCredentials, openSigningSecret, sealCredentials, sealSigningSecret } from "./endpoint-secrets.server";
 
 /**
  * Re-encrypts every endpoint's signing secrets (current and previous) under the newest master key version,
@@ -44,7 +44,7 @@ export async function reencryptEndpointSecrets(input: MasterKeyRotationInput): P
       where: after ? { id: { gt: after } } : {},
       orderBy: { id: "asc" },
       take: batchSize,
-      select: { id: true, shopId: true, secretCiphertext: true, previousSecretCiphertext: true },
+      select: { id: true, shopId: true, secretCiphertext: true, previousSecretCiphertext: true, credentialsCiphertext: true },
     });
     if (rows.length === 0) break;
     after = rows[rows.length - 1].id;
@@ -56,20 +56,30 @@ export async function reencryptEndpointSecrets(input: MasterKeyRotationInput): P
   return report;
 }
 
-type SecretRow = { id: string; shopId: string; secretCiphertext: string; previousSecretCiphertext: string | null };
+type SecretRow = { id: string; shopId: string; secretCiphertext: string; previousSecretCiphertext: string | null; credentialsCiphertext: string | null };
+
+/** Every encrypted column of a destination, with how it is opened and sealed again (each has its own binding). */
+const COLUMNS = [
+  { column: "secret", stored: (r: SecretRow) => r.secretCiphertext, open: openSigningSecret, seal: sealSigningSecret },
+  { column: "previousSecret", stored: (r: SecretRow) => r.previousSecretCiphertext, open: openSigningSecret, seal: sealSigningSecret },
+  {
+    column: "credentials", stored: (r: SecretRow) => r.credentialsCiphertext, open: openCredentials,
+    seal: (plain: string, ring: KeyRing, row: { shopId: string; id: string }) => sealCredentials(JSON.parse(plain) as object, ring, row),
+  },
+] as const;
 
 async function reencryptRow(db: Db, ring: KeyRing, row: SecretRow, report: MasterKeyRotationReport): Promise<void> {
   const data: Record<string, string | number> = {};
   let moved = 0;
   try {
-    for (const column of ["secret", "previousSecret"] as const) {
-      const stored = column === "secret" ? row.secretCiphertext : row.previousSecretCiphertext;
+    for (const { column, stored: storedOf, open, seal } of COLUMNS) {
+      const stored = storedOf(row);
       if (!stored) continue;
       if (storedKeyVersion(stored) === ring.currentVersion) {
         report.alreadyCurrent++;
         continue;
       }
-      const sealed = sealSigningSecret(openSigningSecret(stored, ring, row), ring, row);
+      const sealed = seal(open(stored, ring, row), ring, row);
       data[`${column}Ciphertext`] = sealed.stored;
       data[`${column}KeyVersion`] = sealed.keyVersion;
       moved++;
@@ -80,7 +90,7 @@ async function reencryptRow(db: Db, ring: KeyRing, row: SecretRow, report: Maste
   }
   if (moved === 0) return;
   const written = await db.destination.updateMany({
-    where: { id: row.id, secretCiphertext: row.secretCiphertext, previousSecretCiphertext: row.previousSecretCiphertext },
+    where: { id: row.id, secretCiphertext: row.secretCiphertext, previousSecretCiphertext: row.previousSecretCiphertext, credentialsCiphertext: row.credentialsCiphertext },
     data,
   });
   if (written.count === 1) report.reencrypted += moved;

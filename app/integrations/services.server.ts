@@ -18,21 +18,26 @@ export interface WebhookServices {
   keyRing: KeyRing;
   logger: Logger;
   send: WebhookSender["send"];
+  /** Any other request to a destination's API, with a deadline a page can wait for. */
+  exchange: WebhookSender["exchange"];
   /** Created on first use: only replays and resumes touch Redis. */
   queue(): DeliveryQueue;
 }
 
 let sender: WebhookSender | undefined;
+const ADMIN_DEADLINE_MS = 8_000;
 
 export function getWebhookServices(): WebhookServices {
   const logger = getLogger();
-  sender ??= createWebhookSender({ logger });
+  // Requests made while the merchant waits on the page (a test send, a key check) get a short deadline.
+  sender ??= createWebhookSender({ logger, deadlineMs: ADMIN_DEADLINE_MS });
   const current = sender;
   return {
     db: getDb(),
     keyRing: keyRingFromConfig(),
     logger,
     send: (request) => current.send(request),
+    exchange: (request) => current.exchange(request),
     queue: () => getProducers().deliveryQueue,
   };
 }

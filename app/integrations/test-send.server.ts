@@ -7,6 +7,7 @@ import { createTestDelivery } from "../delivery/outbox.server";
 import { DEFAULT_LEASE_MS } from "../delivery/worker.server";
 import { processDelivery, type ProcessOutcome, type SendWebhook } from "../delivery/process-delivery.server";
 import type { DeliveryErrorCode } from "../delivery/types";
+import type { DestinationSenders } from "../delivery/destination-sender";
 import { requireLiveEndpoint } from "./endpoints.server";
 import { EndpointStateError } from "./errors";
 
@@ -35,6 +36,8 @@ export type TestSendResult =
 export interface TestSendDeps {
   db: Db;
   send: SendWebhook;
+  /** How destinations of other kinds are sent (Klaviyo, HTTP requests). */
+  senders?: DestinationSenders;
   keyRing: KeyRing;
   logger: Logger;
   clock?: Clock;
@@ -46,14 +49,14 @@ export async function sendTestWebhook(deps: TestSendDeps, input: { shop: ShopRef
   const { db } = deps;
   const clock = deps.clock ?? systemClock;
   const endpoint = await requireLiveEndpoint(db, input.shop.id, input.destinationId, clock.now());
-  if (endpoint.state === "paused") throw new EndpointStateError("The webhook is paused. Resume it to send a test.");
+  if (endpoint.state === "paused") throw new EndpointStateError("This destination is paused. Resume it to send a test.");
   const deliveryId = await createTestDelivery(db, { id: endpoint.id, shopId: input.shop.id }, { clock });
 
   const waitMs = deps.waitMs ?? TEST_SEND_WAIT_MS;
   let timer: NodeJS.Timeout | undefined;
   const attempt = processDelivery(
     {
-      db, send: deps.send, keyRing: deps.keyRing, clock, logger: deps.logger, leaseMs: DEFAULT_LEASE_MS,
+      db, send: deps.send, senders: deps.senders, keyRing: deps.keyRing, clock, logger: deps.logger, leaseMs: DEFAULT_LEASE_MS,
       // Test events are never retried, so there is no later attempt to schedule.
       scheduleAttempt: async () => undefined,
     },

@@ -11,7 +11,7 @@ import { disconnectEndpoint, pauseEndpoint, resumeEndpoint, rotateSigningSecret 
 import {
   DeliveryBodyUnavailableError,
   DeliveryNotReplayableNowError,
-  EndpointAlreadyConnectedError,
+  TooManyDestinationsError,
   EndpointStateError,
   EndpointUrlRefusedError,
   IntegrationDeliveryNotFoundError,
@@ -130,7 +130,7 @@ export const action = async ({ request, context }: ActionFunctionArgs) => {
     }
     if (error instanceof EndpointUrlRefusedError) return data<WebhookActionData>({ intent: intent.intent, error: error.message }, { status: 422 });
     if (
-      error instanceof EndpointAlreadyConnectedError || error instanceof EndpointStateError ||
+      error instanceof TooManyDestinationsError || error instanceof EndpointStateError ||
       error instanceof DeliveryNotReplayableNowError || error instanceof DeliveryBodyUnavailableError
     ) {
       return data<WebhookActionData>({ intent: intent.intent, error: error.message }, { status: 409 });

@@ -11,6 +11,10 @@ import { getDb, prepareDb, type Db } from "../lib/db.server";
 import { startPeriodic } from "../lib/periodic";
 import { createRedis } from "../lib/redis.server";
 import { startPruningLoop } from "../retention/pruning.server";
+import { advanceBackfills } from "../destinations/backfill.server";
+import { createKlaviyoSender } from "../destinations/klaviyo/sender";
+import { createDestinationLimits } from "../destinations/limits.server";
+import type { DestinationSenders } from "../delivery/destination-sender";
 import { queueLayout } from "./queues.server";
 
 /**
@@ -31,6 +35,11 @@ export interface BackgroundWorkOptions {
   transport?: OutboundTransport;
   /** The Admin GraphQL API of a shop (default: through its stored offline session). */
   graphqlFor?: (shopDomain: string) => Promise<AdminGraphql>;
+  /**
+   * Senders for destination kinds, replacing the production ones built on `transport` (a test's Klaviyo
+   * stand-in, say). The signed webhook always goes through the sender built on `transport`.
+   */
+  senders?: DestinationSenders;
   /** Another queue name or key prefix, so that several runs can share one Redis (tests, the demo). */
   deliveryQueueName?: string;
   prefix?: string;
@@ -41,6 +50,9 @@ export interface BackgroundWork {
   /** Stops taking work, waits for what is in flight, closes connections. */
   stop(): Promise<void>;
 }
+
+/** How often running "send earlier leads" runs move forward a batch. */
+const BACKFILL_INTERVAL_MS = 1_000;
 
 export async function startBackgroundWork(options: BackgroundWorkOptions): Promise<BackgroundWork> {
   const { config } = options;
@@ -62,6 +74,8 @@ export async function startBackgroundWork(options: BackgroundWorkOptions): Promi
     concurrency: config.DELIVERY_CONCURRENCY,
     leaseMs: config.DELIVERY_LEASE,
     retrySchedule: config.RETRY_SCHEDULE,
+    senders: { klaviyo: createKlaviyoSender(sender.exchange), ...options.senders },
+    limitsFor: createDestinationLimits(db),
     queueName: layout.delivery.name,
     prefix: layout.delivery.prefix,
     eventsMaxLen: config.QUEUE_EVENTS_MAX_LEN,
@@ -102,6 +116,14 @@ export async function startBackgroundWork(options: BackgroundWorkOptions): Promi
     },
     onError: (error) => logger.error({ err: error }, "tagging reconciler round failed; trying again next round"),
   });
+  const backfills = startPeriodic({
+    run: () => advanceBackfills({ db, queue: delivery.queue }),
+    intervalMs: BACKFILL_INTERVAL_MS,
+    onResult: (counts) => {
+      if (counts.deliveries > 0) logger.info(counts, "earlier leads queued for destinations");
+    },
+    onError: (error) => logger.error({ err: error }, "sending earlier leads failed this round; trying again next round"),
+  });
   const pruning = startPruningLoop({
     db,
     logger: options.logger.child({ component: "retention" }),
@@ -123,6 +145,7 @@ export async function startBackgroundWork(options: BackgroundWorkOptions): Promi
           ["reconciler", () => reconciler.stop()],
           ["tagging reconciler", () => taggingReconciler.stop()],
           ["pruning", () => pruning.stop()],
+          ["backfills", () => backfills.stop()],
           ["tagging", () => tagging.close()],
           ["tagging queue", () => taggingQueue.close()],
           // Waits for attempts in flight to be recorded; anything cut short is taken over via its lease.

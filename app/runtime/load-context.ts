@@ -1,5 +1,6 @@
 import type { DestinationCheckOptions } from "../delivery/ssrf.server";
 import type { SendWebhook } from "../delivery/process-delivery.server";
+import type { ExchangeResult, OutboundRequest } from "../delivery/http-sender.server";
 
 /**
  * What the HTTP server hands every request besides the request itself (server-app.mjs builds it for
@@ -12,6 +13,8 @@ export interface WebhookTransport {
   destination?: DestinationCheckOptions;
   /** Used by "Send test webhook". */
   send?: SendWebhook;
+  /** Used for every other request to a destination's API (Klaviyo's key check and test send, HTTP requests). */
+  exchange?: (request: OutboundRequest) => Promise<ExchangeResult>;
 }
 
 declare module "@remix-run/node" {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { recordLeadWithDeliveries } from "../../app/delivery/outbox.server";
 import { deliveryJobId, enqueueDeliveries } from "../../app/delivery/queue.server";
+import { MAX_DESTINATIONS_PER_SHOP } from "../../app/delivery/destination-rules";
 import { createDeliveryWorker, type DeliveryWorker } from "../../app/delivery/worker.server";
 import { getDb } from "../../app/lib/db.server";
 import { closeProducers, getProducers } from "../../app/runtime/producers.server";
@@ -90,25 +91,29 @@ describe("connecting the webhook from the Leads tab", () => {
     }
   });
 
-  it("GIVEN an endpoint is connected WHEN connecting another THEN it is refused with a clear message and the first is kept", async () => {
+  it("GIVEN a webhook is connected WHEN connecting another THEN a second destination is added with its own secret, and the first keeps its own", async () => {
     const before = await db.destination.findFirstOrThrow({ where: { shopId } });
     const answer = await postWebhookForm(SHOP, { intent: "connect", url: "https://93.184.215.15/other" });
-    expect(answer.status).toBe(409);
-    expect((answer.data as { error: string }).error).toMatch(/already connected\. Disconnect it first/);
-    expect(JSON.stringify(answer.data)).not.toMatch(/whsec_/);
-    const rows = await db.destination.findMany({ where: { shopId } });
-    expect(rows).toHaveLength(1);
+    expect(answer.status).toBe(200);
+    const rows = await db.destination.findMany({ where: { shopId }, orderBy: { createdAt: "asc" } });
+    expect(rows).toHaveLength(2);
     expect(rows[0]).toMatchObject({ id: before.id, url: PUBLIC_URL, secretCiphertext: before.secretCiphertext });
+    expect(rows[1].secretCiphertext).not.toBe(before.secretCiphertext);
+    await db.destination.update({ where: { id: rows[1].id }, data: { state: "disconnected" } });
   });
 
-  it("GIVEN two connects at the same moment THEN exactly one endpoint is created", async () => {
+  it("GIVEN connects racing for the last free place THEN exactly one gets it and the other is told the limit", async () => {
     const other = await installShop("connect-race.myshopify.com");
+    for (let i = 1; i < MAX_DESTINATIONS_PER_SHOP; i++) {
+      expect((await postWebhookForm(other.domain, { intent: "connect", url: `https://93.184.215.14/${i}` })).status).toBe(200);
+    }
     const answers = await Promise.all([
       postWebhookForm(other.domain, { intent: "connect", url: "https://93.184.215.14/a" }),
       postWebhookForm(other.domain, { intent: "connect", url: "https://93.184.215.14/b" }),
     ]);
     expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
-    expect(await db.destination.count({ where: { shopId: other.id } })).toBe(1);
+    expect(JSON.stringify(answers.map((a) => a.data))).toMatch(/up to 10 destinations/);
+    expect(await db.destination.count({ where: { shopId: other.id } })).toBe(MAX_DESTINATIONS_PER_SHOP);
   });
 });
 

@@ -8,7 +8,8 @@ import { createDeliveryQueue, type DeliveryQueue } from "../../app/delivery/queu
 import { reconcileDeliveries } from "../../app/delivery/reconciler.server";
 import { createAddressPolicy } from "../../app/delivery/ssrf.server";
 import { createDeliveryWorker, type DeliveryWorker } from "../../app/delivery/worker.server";
-import type { GateSettings } from "../../app/delivery/destination-gate.server";
+import type { DestinationLimits, GateSettings } from "../../app/delivery/destination-gate.server";
+import type { DestinationSenders } from "../../app/delivery/destination-sender";
 import { deleteKeysUnder, testKeyRing, testRedis, uniqueQueue } from "./delivery";
 import type { HttpsReceiver } from "./https-receiver";
 
@@ -25,6 +26,10 @@ export interface HarnessOptions {
   leaseMs?: number;
   concurrency?: number;
   random?: () => number;
+  /** Senders for destination kinds other than the signed webhook (a Klaviyo stand-in's, say). */
+  senders?: DestinationSenders;
+  /** Each destination's own limits, as production looks them up. */
+  limitsFor?: (destinationId: string) => Promise<DestinationLimits | undefined>;
   /** The per-destination gate; short waits by default, so that a test on a manual clock never waits long in real time. */
   gate?: Partial<Omit<GateSettings, "leaseMs">>;
 }
@@ -71,6 +76,8 @@ export async function startHarness(label: string, receiver: Pick<HttpsReceiver, 
       leaseMs: options.leaseMs ?? 10_000,
       random: options.random,
       gate: { cooldownMs: 200, maxCooldownMs: 1_000, ...options.gate },
+      senders: options.senders,
+      limitsFor: options.limitsFor,
     });
   const harness: DeliveryHarness = {
     queue,

@@ -111,6 +111,9 @@ export function classifyKlaviyoResult(result: ExchangeResult, context: KlaviyoAn
   return {
     ...base,
     errorCode: "request_rejected",
+    // Sending the same request again cannot help, and one refused body says nothing about Klaviyo's health.
+    permanent: true,
+    countsAgainstDestination: false,
     message: withKlaviyoText(`Klaviyo refused it (${statusText(status)}); sending it again cannot help, so it is not retried`, klaviyoText),
   };
 }
