@@ -15,6 +15,8 @@ export interface DestinationChanges {
   productIds?: readonly string[] | null;
 }
 
+const KIND_NAMES: Record<string, string> = { webhook: "Webhook", klaviyo: "Klaviyo", http_request: "HTTP request" };
+
 export async function updateDestination(input: { db: Db; shop: ShopRef; destinationId: string; changes: DestinationChanges }): Promise<EndpointView> {
   const { db, shop, changes } = input;
   const current = await db.destination.findFirst({
@@ -23,9 +25,12 @@ export async function updateDestination(input: { db: Db; shop: ShopRef; destinat
   });
   if (!current) throw new IntegrationEndpointNotFoundError();
   const data: { name?: string; events?: string; productIds?: string | null } = {};
-  if (changes.name !== undefined) data.name = destinationName(changes.name, current.kind === "klaviyo" ? "Klaviyo" : "Webhook");
+  if (changes.name !== undefined) data.name = destinationName(changes.name, KIND_NAMES[current.kind] ?? "Webhook");
   if (changes.events !== undefined) {
     if (changes.events.length === 0) throw new DestinationSettingsError("events", "Choose at least one event, or pause the destination instead.");
+    if (current.kind === "http_request" && changes.events.includes("lead_redacted")) {
+      throw new DestinationSettingsError("events", "An HTTP request sends leads only; use a signed webhook or Klaviyo to pass on erasures.");
+    }
     data.events = serializeEvents(changes.events);
   }
   if (changes.productIds !== undefined) {

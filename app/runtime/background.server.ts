@@ -13,6 +13,7 @@ import { createRedis } from "../lib/redis.server";
 import { startPruningLoop } from "../retention/pruning.server";
 import { advanceBackfills } from "../destinations/backfill.server";
 import { createKlaviyoSender } from "../destinations/klaviyo/sender";
+import { createHttpRequestSender } from "../destinations/http-request/sender";
 import { createDestinationLimits } from "../destinations/limits.server";
 import type { DestinationSenders } from "../delivery/destination-sender";
 import { queueLayout } from "./queues.server";
@@ -74,7 +75,7 @@ export async function startBackgroundWork(options: BackgroundWorkOptions): Promi
     concurrency: config.DELIVERY_CONCURRENCY,
     leaseMs: config.DELIVERY_LEASE,
     retrySchedule: config.RETRY_SCHEDULE,
-    senders: { klaviyo: createKlaviyoSender(sender.exchange), ...options.senders },
+    senders: { klaviyo: createKlaviyoSender(sender.exchange), http_request: createHttpRequestSender(sender.exchange), ...options.senders },
     limitsFor: createDestinationLimits(db),
     queueName: layout.delivery.name,
     prefix: layout.delivery.prefix,
