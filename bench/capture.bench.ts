@@ -230,7 +230,7 @@ try {
   await migrateDatabase(DB_URL);
   const { getDb } = await import("../app/lib/db.server");
   const { ensureShop } = await import("../app/shops/shops.server");
-  const { connectEndpoint } = await import("../app/integrations/endpoints.server");
+  const { connectEndpoint } = await import("../app/destinations/endpoints.server");
   const { createAddressPolicy } = await import("../app/delivery/ssrf.server");
   const { getConfig } = await import("../app/lib/config.server");
   const { signProxyQuery } = await import("../test/support/proxy-signature");

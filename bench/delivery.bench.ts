@@ -169,7 +169,7 @@ Object.assign(process.env, {
 const { migrateDatabase } = await import("../app/lib/db-migrate.server");
 const { createDb } = await import("../app/lib/db.server");
 const { ensureShop } = await import("../app/shops/shops.server");
-const { connectEndpoint } = await import("../app/integrations/endpoints.server");
+const { connectEndpoint } = await import("../app/destinations/endpoints.server");
 const { recordLeadWithDeliveries } = await import("../app/delivery/outbox.server");
 const { createDeliveryQueue, enqueueNewDeliveries } = await import("../app/delivery/queue.server");
 const { buildLeadCapturedBody, serializeBody } = await import("../app/delivery/payload");

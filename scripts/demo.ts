@@ -42,7 +42,7 @@ await migrateDatabase(getConfig().DATABASE_URL);
 const { getDb, prepareDb } = await import("../app/lib/db.server");
 const { getLogger } = await import("../app/lib/logger.server");
 const { ensureShop } = await import("../app/shops/shops.server");
-const { connectEndpoint } = await import("../app/integrations/endpoints.server");
+const { connectEndpoint } = await import("../app/destinations/endpoints.server");
 const { createAddressPolicy } = await import("../app/delivery/ssrf.server");
 const { startBackgroundWork } = await import("../app/runtime/background.server");
 const { startHttpsReceiver } = await import("../test/support/https-receiver");

@@ -5,8 +5,8 @@
 //   3. once it reports nothing left to do, remove the old versions from ENCRYPTION_KEYS and restart.
 import { getConfig } from "../app/lib/config.server";
 import { getDb, prepareDb } from "../app/lib/db.server";
-import { keyRingFromConfig } from "../app/integrations/key-ring.server";
-import { reencryptEndpointSecrets } from "../app/integrations/master-key-rotation.server";
+import { keyRingFromConfig } from "../app/destinations/key-ring.server";
+import { reencryptEndpointSecrets } from "../app/destinations/master-key-rotation.server";
 
 const config = getConfig();
 const db = getDb();

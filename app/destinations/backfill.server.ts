@@ -4,8 +4,8 @@ import { systemClock, type Clock } from "../delivery/clock";
 import { parseEvents, parseProductIds } from "../delivery/destination-rules";
 import { buildLeadCapturedBody, serializeBody } from "../delivery/payload";
 import { enqueueNewDeliveries, type DeliveryQueue } from "../delivery/queue.server";
-import { LIVE_STATES } from "../integrations/endpoints.server";
-import { DestinationSettingsError, IntegrationEndpointNotFoundError } from "../integrations/errors";
+import { LIVE_STATES } from "./endpoints.server";
+import { DestinationSettingsError, IntegrationEndpointNotFoundError } from "./errors";
 
 /**
  * "Send earlier leads": a destination connected after leads came in receives them too. The merchant picks a

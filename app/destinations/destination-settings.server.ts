@@ -1,8 +1,8 @@
 import type { Db } from "../lib/db.server";
 import type { ShopRef } from "../shops/shops.server";
 import { MAX_FILTER_PRODUCTS, productKey, serializeEvents, serializeProductIds, type DestinationEvent } from "../delivery/destination-rules";
-import { destinationName, endpointViewSelect, LIVE_STATES, toEndpointView, type EndpointView } from "../integrations/endpoints.server";
-import { DestinationSettingsError, IntegrationEndpointNotFoundError } from "../integrations/errors";
+import { destinationName, endpointViewSelect, LIVE_STATES, toEndpointView, type EndpointView } from "./endpoints.server";
+import { DestinationSettingsError, IntegrationEndpointNotFoundError } from "./errors";
 
 /**
  * What a merchant may change on any destination: its name, the events it receives, and the products it is

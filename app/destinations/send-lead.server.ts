@@ -5,8 +5,8 @@ import { DeliveryNotReplayableError } from "../delivery/errors";
 import { buildLeadCapturedBody, serializeBody } from "../delivery/payload";
 import { enqueueDelivery, enqueueNewDeliveries, type DeliveryQueue } from "../delivery/queue.server";
 import { replayDelivery } from "../delivery/replay.server";
-import { LIVE_STATES } from "../integrations/endpoints.server";
-import { IntegrationEndpointNotFoundError } from "../integrations/errors";
+import { LIVE_STATES } from "./endpoints.server";
+import { IntegrationEndpointNotFoundError } from "./errors";
 
 /**
  * "Send to…" on a lead's row: that one lead to one destination, whatever the destination's filters (the

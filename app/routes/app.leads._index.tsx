@@ -22,8 +22,8 @@ import { readAdminQuery } from "../lib/admin-input.server";
 import { getDb } from "../lib/db.server";
 import { InvalidFiltersError, parseLeadFilters } from "../leads/filters";
 import { InvalidCursorError, listLeads, listTriedProducts, type DeliverySummary } from "../leads/leads.server";
-import { integrationsSummary } from "../integrations/summary.server";
-import { IntegrationsCard, WEBHOOK_PAGE, WebhookHealthBanner } from "../integrations/ui/IntegrationsCard";
+import { integrationsSummary } from "../destinations/summary.server";
+import { IntegrationsCard, WEBHOOK_PAGE, WebhookHealthBanner } from "../destinations/ui/IntegrationsCard";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const { shop } = await requireAdminShop(request);

@@ -4,10 +4,10 @@ import { useActionData, useLoaderData } from "@remix-run/react";
 import { BlockStack, Layout, Page } from "@shopify/polaris";
 import { requireAdminShop } from "../shops/admin.server";
 import { readAdminForm, readAdminQuery } from "../lib/admin-input.server";
-import { InvalidDeliveryFiltersError, parseDeliveryLogFilters, type DeliveryLogFilters } from "../integrations/delivery-log-filters";
-import { listDeliveries } from "../integrations/delivery-log.server";
-import { connectEndpoint, findLiveEndpoint } from "../integrations/endpoints.server";
-import { disconnectEndpoint, pauseEndpoint, resumeEndpoint, rotateSigningSecret } from "../integrations/endpoint-lifecycle.server";
+import { InvalidDeliveryFiltersError, parseDeliveryLogFilters, type DeliveryLogFilters } from "../destinations/delivery-log-filters";
+import { listDeliveries } from "../destinations/delivery-log.server";
+import { connectEndpoint, findLiveEndpoint } from "../destinations/endpoints.server";
+import { disconnectEndpoint, pauseEndpoint, resumeEndpoint, rotateSigningSecret } from "../destinations/endpoint-lifecycle.server";
 import {
   DeliveryBodyUnavailableError,
   DeliveryNotReplayableNowError,
@@ -16,19 +16,19 @@ import {
   EndpointUrlRefusedError,
   IntegrationDeliveryNotFoundError,
   IntegrationEndpointNotFoundError,
-} from "../integrations/errors";
-import { InvalidIntentError, parseWebhookIntent } from "../integrations/intents";
-import { RECEIVER_GUIDE } from "../integrations/receiver-guide.server";
-import { countFailedDeliveriesSince, replayFailedDeliveriesSince, replayOneDelivery } from "../integrations/replay.server";
-import { getWebhookServices } from "../integrations/services.server";
+} from "../destinations/errors";
+import { InvalidIntentError, parseWebhookIntent } from "../destinations/intents";
+import { RECEIVER_GUIDE } from "../destinations/receiver-guide.server";
+import { countFailedDeliveriesSince, replayFailedDeliveriesSince, replayOneDelivery } from "../destinations/replay.server";
+import { getWebhookServices } from "../destinations/services.server";
 import { webhookTransportOf } from "../runtime/load-context";
-import { sendTestWebhook } from "../integrations/test-send.server";
-import type { WebhookActionData } from "../integrations/ui/action-data";
-import { ConnectCard } from "../integrations/ui/ConnectCard";
-import { DeliveryLog } from "../integrations/ui/DeliveryLog";
-import { EndpointCard } from "../integrations/ui/EndpointCard";
-import { ReceiverHelp } from "../integrations/ui/ReceiverHelp";
-import { SecretReveal } from "../integrations/ui/SecretReveal";
+import { sendTestWebhook } from "../destinations/test-send.server";
+import type { WebhookActionData } from "../destinations/ui/action-data";
+import { ConnectCard } from "../destinations/ui/ConnectCard";
+import { DeliveryLog } from "../destinations/ui/DeliveryLog";
+import { EndpointCard } from "../destinations/ui/EndpointCard";
+import { ReceiverHelp } from "../destinations/ui/ReceiverHelp";
+import { SecretReveal } from "../destinations/ui/SecretReveal";
 
 /** The webhook's Manage page: connect, test, rotate, pause, disconnect, and the delivery log with replays. */
 

@@ -5,12 +5,12 @@ import { createDeliveryQueue, type DeliveryQueue } from "../../app/delivery/queu
 import { advanceBackfills, BackfillAlreadyRunningError, cancelBackfill, countBackfill, latestBackfill, startBackfill } from "../../app/destinations/backfill.server";
 import { updateDestination } from "../../app/destinations/destination-settings.server";
 import { sendLeadToDestination } from "../../app/destinations/send-lead.server";
-import { TooManyDestinationsError } from "../../app/integrations/errors";
+import { TooManyDestinationsError } from "../../app/destinations/errors";
 import { getDb } from "../../app/lib/db.server";
 import { ensureShop } from "../../app/shops/shops.server";
 import { MAX_DESTINATIONS_PER_SHOP } from "../../app/delivery/destination-rules";
 import { addEndpoint, ManualClock, sampleLead, testRedis, uniqueQueue, type TestEndpoint } from "../support/delivery";
-import { connectEndpoint } from "../../app/integrations/endpoints.server";
+import { connectEndpoint } from "../../app/destinations/endpoints.server";
 import { createAddressPolicy } from "../../app/delivery/ssrf.server";
 import { testKeyRing } from "../support/delivery";
 

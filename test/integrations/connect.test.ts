@@ -6,9 +6,9 @@ import { createDeliveryWorker, type DeliveryWorker } from "../../app/delivery/wo
 import { getDb } from "../../app/lib/db.server";
 import { closeProducers, getProducers } from "../../app/runtime/producers.server";
 import { decryptSecret } from "../../app/lib/secret-box.server";
-import { connectEndpoint } from "../../app/integrations/endpoints.server";
-import { keyRingFromConfig } from "../../app/integrations/key-ring.server";
-import { sendTestWebhook } from "../../app/integrations/test-send.server";
+import { connectEndpoint } from "../../app/destinations/endpoints.server";
+import { keyRingFromConfig } from "../../app/destinations/key-ring.server";
+import { sendTestWebhook } from "../../app/destinations/test-send.server";
 import { loader as leadsLoader } from "../../app/routes/app.leads._index";
 import { sampleLead, testRedis, uniqueQueue, waitFor } from "../support/delivery";
 import { startHttpsReceiver, type HttpsReceiver } from "../support/https-receiver";

@@ -5,10 +5,10 @@ import { createWebhookSender, type WebhookSenderOptions } from "../../app/delive
 import { createAddressPolicy } from "../../app/delivery/ssrf.server";
 import { getDb } from "../../app/lib/db.server";
 import { createLogger } from "../../app/lib/logger.server";
-import { keyRingFromConfig } from "../../app/integrations/key-ring.server";
-import type { TestSendDeps } from "../../app/integrations/test-send.server";
+import { keyRingFromConfig } from "../../app/destinations/key-ring.server";
+import type { TestSendDeps } from "../../app/destinations/test-send.server";
 import { action, loader } from "../../app/routes/app.leads.integrations.webhook";
-import type { WebhookActionData } from "../../app/integrations/ui/action-data";
+import type { WebhookActionData } from "../../app/destinations/ui/action-data";
 import type { HttpsReceiver } from "../support/https-receiver";
 import { adminRequest, formRequest } from "../support/shopify";
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BrowserContext, Page } from "playwright-core";
 import { getDb } from "../../app/lib/db.server";
-import { sendTestWebhook } from "../../app/integrations/test-send.server";
+import { sendTestWebhook } from "../../app/destinations/test-send.server";
 import { startBuiltAppServer as startAppServer, type BuiltAppServer as AppServer } from "../support/app-server";
 import { provideSessionTokens } from "../support/app-bridge-stand-in";
 import { respond, startHttpsReceiver, type HttpsReceiver } from "../support/https-receiver";

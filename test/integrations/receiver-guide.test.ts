@@ -6,7 +6,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createWebhookSender } from "../../app/delivery/http-sender.server";
 import { buildSignatureHeaders, generateSigningSecret } from "../../app/delivery/signing";
-import { RECEIVER_GUIDE } from "../../app/integrations/receiver-guide.server";
+import { RECEIVER_GUIDE } from "../../app/destinations/receiver-guide.server";
 import { getTestCertificates } from "../support/test-certificates";
 import { LOOPBACK_POLICY } from "./helpers";
 

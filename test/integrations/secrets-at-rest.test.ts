@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getDb } from "../../app/lib/db.server";
 import { SecretDecryptionError } from "../../app/lib/secret-box.server";
-import { signingSecretsAt } from "../../app/integrations/endpoint-secrets.server";
-import { connectEndpoint } from "../../app/integrations/endpoints.server";
-import { keyRingFromConfig } from "../../app/integrations/key-ring.server";
-import { sendTestWebhook } from "../../app/integrations/test-send.server";
+import { signingSecretsAt } from "../../app/destinations/endpoint-secrets.server";
+import { connectEndpoint } from "../../app/destinations/endpoints.server";
+import { keyRingFromConfig } from "../../app/destinations/key-ring.server";
+import { sendTestWebhook } from "../../app/destinations/test-send.server";
 import { startHttpsReceiver, type HttpsReceiver } from "../support/https-receiver";
 import { installShop } from "../support/shopify";
 import { captureLogger, LOOPBACK_DESTINATION, testSendDeps } from "./helpers";

@@ -1,9 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { getDb } from "../../app/lib/db.server";
-import { connectEndpoint } from "../../app/integrations/endpoints.server";
-import { pauseEndpoint } from "../../app/integrations/endpoint-lifecycle.server";
-import { keyRingFromConfig } from "../../app/integrations/key-ring.server";
-import { sendTestWebhook, type TestSendResult } from "../../app/integrations/test-send.server";
+import { connectEndpoint } from "../../app/destinations/endpoints.server";
+import { pauseEndpoint } from "../../app/destinations/endpoint-lifecycle.server";
+import { keyRingFromConfig } from "../../app/destinations/key-ring.server";
+import { sendTestWebhook, type TestSendResult } from "../../app/destinations/test-send.server";
 import { respond, startHttpsReceiver, type HttpsReceiver } from "../support/https-receiver";
 import { installShop } from "../support/shopify";
 import { captureLogger, LOOPBACK_DESTINATION, postWebhookForm, testSendDeps } from "./helpers";

@@ -3,7 +3,7 @@ import { enqueueDeliveries } from "../../app/delivery/queue.server";
 import { replayDelivery } from "../../app/delivery/replay.server";
 import { getDb } from "../../app/lib/db.server";
 import { closeProducers, getProducers } from "../../app/runtime/producers.server";
-import { replayOneDelivery } from "../../app/integrations/replay.server";
+import { replayOneDelivery } from "../../app/destinations/replay.server";
 import { pruneOnce } from "../../app/retention/pruning.server";
 import { addEndpoint, waitFor, type TestEndpoint } from "../support/delivery";
 import { startHarness, type DeliveryHarness } from "../support/delivery-harness";

@@ -5,11 +5,11 @@ import { serializeEvents, serializeProductIds } from "../../delivery/destination
 import { buildLeadCapturedBody } from "../../delivery/payload";
 import { generateSigningSecret } from "../../delivery/signing";
 import type { DestinationCheckOptions } from "../../delivery/ssrf.server";
-import { openCredentials, sealCredentials, sealSigningSecret } from "../../integrations/endpoint-secrets.server";
+import { openCredentials, sealCredentials, sealSigningSecret } from "../endpoint-secrets.server";
 import {
   assertRoomForDestination, destinationName, endpointViewSelect, lockShopRow, LIVE_STATES, toEndpointView, vetEndpointUrl, type EndpointView,
-} from "../../integrations/endpoints.server";
-import { IntegrationEndpointNotFoundError } from "../../integrations/errors";
+} from "../endpoints.server";
+import { IntegrationEndpointNotFoundError } from "../errors";
 import type { SecretHeaderValues } from "./definition";
 import type { DefinitionProblem } from "./render-request";
 import { sampleTemplateFields } from "./field-reference";

@@ -2,11 +2,11 @@ import type { Db } from "../../lib/db.server";
 import type { KeyRing } from "../../lib/secret-box.server";
 import type { ShopRef } from "../../shops/shops.server";
 import { serializeEvents, serializeProductIds, type DestinationEvent } from "../../delivery/destination-rules";
-import { sealCredentials } from "../../integrations/endpoint-secrets.server";
+import { sealCredentials } from "../endpoint-secrets.server";
 import {
   assertRoomForDestination, destinationName, endpointViewSelect, lockShopRow, LIVE_STATES, toEndpointView, type EndpointView,
-} from "../../integrations/endpoints.server";
-import { DestinationSettingsError, IntegrationEndpointNotFoundError } from "../../integrations/errors";
+} from "../endpoints.server";
+import { DestinationSettingsError, IntegrationEndpointNotFoundError } from "../errors";
 import { parseKlaviyoSettings, serializeKlaviyoSettings } from "./destination";
 import { KLAVIYO_BASE_URL, type KlaviyoExchange } from "./klaviyo-api";
 import { checkKlaviyoKey } from "./key-check";

@@ -6,7 +6,10 @@ import { getProducers } from "../runtime/producers.server";
 import type { KeyRing } from "../lib/secret-box.server";
 import { createWebhookSender, type WebhookSender } from "../delivery/http-sender.server";
 import type { DeliveryQueue } from "../delivery/queue.server";
+import type { DestinationSenders } from "../delivery/destination-sender";
 import { keyRingFromConfig } from "./key-ring.server";
+import { createHttpRequestSender } from "./http-request/sender";
+import { createKlaviyoSender } from "./klaviyo/sender";
 
 /**
  * What the webhook routes run with in production: the shared database client, the delivery queue, the master
@@ -20,12 +23,19 @@ export interface WebhookServices {
   send: WebhookSender["send"];
   /** Any other request to a destination's API, with a deadline a page can wait for. */
   exchange: WebhookSender["exchange"];
+  /** How a test is sent to destinations of the other kinds (over `exchange`). */
+  senders: DestinationSenders;
   /** Created on first use: only replays and resumes touch Redis. */
   queue(): DeliveryQueue;
 }
 
 let sender: WebhookSender | undefined;
 const ADMIN_DEADLINE_MS = 8_000;
+
+/** Senders of the kinds other than the signed webhook, over one exchange (a test passes its own in). */
+export function sendersOver(exchange: WebhookSender["exchange"]): DestinationSenders {
+  return { klaviyo: createKlaviyoSender(exchange), http_request: createHttpRequestSender(exchange) };
+}
 
 export function getWebhookServices(): WebhookServices {
   const logger = getLogger();
@@ -38,6 +48,7 @@ export function getWebhookServices(): WebhookServices {
     logger,
     send: (request) => current.send(request),
     exchange: (request) => current.exchange(request),
+    senders: sendersOver((request) => current.exchange(request)),
     queue: () => getProducers().deliveryQueue,
   };
 }
