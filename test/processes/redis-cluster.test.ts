@@ -2,14 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TRYON_LEAD_TAG } from "../../app/customers/tag-customer.server";
 import { getConfig } from "../../app/lib/config.server";
 import { getDb } from "../../app/lib/db.server";
-import { startTsxChild, type TsxChild } from "../support/child-process";
+import type { TsxChild } from "../support/child-process";
 import { addEndpoint, waitFor, type TestEndpoint } from "../support/delivery";
 import { FakeAdminApi } from "../support/fake-admin-api";
 import { respond, startHttpsReceiver, type HttpsReceiver } from "../support/https-receiver";
 import { redisToolsMissing, startRedisCluster, type RedisCluster } from "../support/redis-servers";
 import { installShop } from "../support/shopify";
 import { postCapture, startServerMjs, type WebProcess } from "../support/web-process";
-import { workerLogLines } from "../support/worker-logs";
+import { attemptsLogged, startWorkerProcess, workerLogLines } from "../support/worker-processes";
 
 /**
  * Scale-out on a real Redis Cluster (three masters, no replicas, started by the test): storefront leads enter
@@ -60,9 +60,7 @@ describe.runIf(runs)("capture → tagging → delivery on a Redis Cluster with t
     [web] = await Promise.all([
       startServerMjs({ ...env, RUN_WORKER_IN_PROCESS: "false" }),
       ...[1, 2].map(async () => {
-        workers.push(
-          await startTsxChild("test/support/worker-process-child.ts", { loopbackCa: receiver.ca, adminApiUrl: adminApi.url }, { env, timeoutMs: 60_000 }),
-        );
+        workers.push(await startWorkerProcess({ loopbackCa: receiver.ca, adminApiUrl: adminApi.url }, env));
       }),
     ]);
   }, 180_000);
@@ -111,7 +109,7 @@ describe.runIf(runs)("capture → tagging → delivery on a Redis Cluster with t
     // Both processes delivered and tagged through the cluster (their own log lines say which did what).
     for (const worker of workers) {
       const lines = workerLogLines(worker.stdout());
-      expect(lines.filter((l) => l.msg === "webhook attempt" && l.outcome === "delivered").length, worker.stderr()).toBeGreaterThan(0);
+      expect(attemptsLogged(worker.stdout()).filter((a) => a.outcome === "delivered").length, worker.stderr()).toBeGreaterThan(0);
       expect(lines.filter((l) => l.msg === "shopper tagged in Shopify").length).toBeGreaterThan(0);
       expect(lines.filter((l) => l.level >= 50), "errors logged by a worker").toEqual([]);
     }
