@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 
 /**
  * Runs a TypeScript test-support script in a child process through `npx tsx`, with the test's environment
@@ -61,4 +62,25 @@ export async function startTsxChild(script: string, args: unknown, options: TsxC
       }
     },
   };
+}
+
+/**
+ * Whether a process has ended: gone, or (on Linux) a zombie its parent has yet to reap, so that a test can
+ * time a process's own exit rather than that of the launchers in front of it.
+ */
+export function hasExited(pid: number): boolean {
+  if (process.platform === "linux") {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
+    } catch {
+      return true;
+    }
+  }
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
 }
