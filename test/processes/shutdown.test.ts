@@ -1,4 +1,3 @@
-import { request as httpRequest } from "node:http";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { recordLeadWithDeliveries } from "../../app/delivery/outbox.server";
 import { createDeliveryQueue, deliveryJobId, enqueueNewDeliveries, type DeliveryQueue } from "../../app/delivery/queue.server";
@@ -10,7 +9,6 @@ import { createRedis } from "../../app/lib/redis.server";
 import { startBackgroundWork, type BackgroundWork } from "../../app/runtime/background.server";
 import { getProducers } from "../../app/runtime/producers.server";
 import { queueLayout } from "../../app/runtime/queues.server";
-import { captureBody, signProxyQuery } from "../support/app-proxy";
 import { hasExited, startTsxChild, type TsxChild } from "../support/child-process";
 import { addEndpoint, sampleLead, waitFor, type TestEndpoint } from "../support/delivery";
 import { FakeAdminApi } from "../support/fake-admin-api";
@@ -18,6 +16,7 @@ import { respond, startHttpsReceiver, type HttpsReceiver } from "../support/http
 import { redisToolsMissing, startRedisServer } from "../support/redis-servers";
 import { installShop } from "../support/shopify";
 import { startTcpProxy, throughProxy } from "../support/tcp-proxy";
+import { slowCapture } from "../support/web-process";
 import { startWorkerProcess } from "../support/worker-processes";
 
 /**
@@ -254,41 +253,3 @@ describe.runIf(process.env.TEST_DB === "postgres")("a bounded stop on SIGTERM", 
     expect(await attemptsOf(inFlightDelivery)).toEqual(["cut short", "ok"]);
   }, 120_000);
 });
-
-/**
- * A storefront capture sent as Shopify's app proxy forwards it, whose body arrives in two parts: the first
- * now, the rest when `finish()` is called. `response` settles with the answer, or fails if the connection
- * is dropped first.
- */
-async function slowCapture(base: string, shop: string) {
-  const params: [string, string][] = [
-    ["shop", shop], ["logged_in_customer_id", ""], ["path_prefix", "/apps/tryon-leads"], ["timestamp", String(Math.trunc(Date.now() / 1000))],
-  ];
-  const query = new URLSearchParams([...params, ["signature", signProxyQuery(params)]]);
-  const body = Buffer.from(JSON.stringify(captureBody()));
-  const req = httpRequest(`${base}/proxy/capture?${query}`, {
-    method: "POST",
-    headers: { "content-type": "application/json", "content-length": String(body.length) },
-  });
-  const response = new Promise<{ status: number; leadId?: string }>((resolve, reject) => {
-    req.on("response", (res) => {
-      let text = "";
-      res.on("data", (chunk: Buffer) => (text += chunk.toString()));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, leadId: (JSON.parse(text || "{}") as { leadId?: string }).leadId }));
-      res.on("error", reject);
-    });
-    req.on("error", reject);
-  });
-  response.catch(() => undefined);
-  req.write(body.subarray(0, 20));
-  // The headers and the first bytes are on the server before the test goes on.
-  await new Promise<void>((resolve) => req.once("socket", (socket) => (socket.connecting ? socket.once("connect", resolve) : resolve())));
-  await new Promise((r) => setTimeout(r, 100));
-  return {
-    response,
-    finish() {
-      req.end(body.subarray(20));
-      return response;
-    },
-  };
-}

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { request as httpRequest } from "node:http";
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -83,4 +84,42 @@ export async function postCapture(baseUrl: string, shop: string, overrides: Reco
   });
   const answer = (await response.json().catch(() => ({}))) as { leadId?: string };
   return { status: response.status, leadId: answer.leadId, email: body.email as string };
+}
+
+/**
+ * A storefront capture sent as Shopify's app proxy forwards it, whose body arrives in two parts: the first
+ * now, the rest when `finish()` is called. `response` settles with the answer, or fails if the connection
+ * is dropped first.
+ */
+export async function slowCapture(base: string, shop: string) {
+  const params: [string, string][] = [
+    ["shop", shop], ["logged_in_customer_id", ""], ["path_prefix", "/apps/tryon-leads"], ["timestamp", String(Math.trunc(Date.now() / 1000))],
+  ];
+  const query = new URLSearchParams([...params, ["signature", signProxyQuery(params)]]);
+  const body = Buffer.from(JSON.stringify(captureBody()));
+  const req = httpRequest(`${base}/proxy/capture?${query}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "content-length": String(body.length) },
+  });
+  const response = new Promise<{ status: number; leadId?: string }>((resolve, reject) => {
+    req.on("response", (res) => {
+      let text = "";
+      res.on("data", (chunk: Buffer) => (text += chunk.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, leadId: (JSON.parse(text || "{}") as { leadId?: string }).leadId }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+  });
+  response.catch(() => undefined);
+  req.write(body.subarray(0, 20));
+  // The headers and the first bytes are on the server before the test goes on.
+  await new Promise<void>((resolve) => req.once("socket", (socket) => (socket.connecting ? socket.once("connect", resolve) : resolve())));
+  await new Promise((r) => setTimeout(r, 100));
+  return {
+    response,
+    finish() {
+      req.end(body.subarray(20));
+      return response;
+    },
+  };
 }
