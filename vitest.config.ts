@@ -33,7 +33,7 @@ export default defineConfig({
           include: ["test/**/*.test.ts", "test/**/*.test.tsx"],
           exclude: ["test/**/*.browser.test.ts", "test/unit/**"],
           env: { TEST_DB: "postgres" },
-          globalSetup: ["test/support/postgres-template.ts"],
+          globalSetup: ["test/support/production-build.ts", "test/support/postgres-template.ts"],
         },
       },
     ],

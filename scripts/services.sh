@@ -24,6 +24,13 @@ ensure_redis() {
   echo "services: Redis did not start (see /tmp/tryon-redis/redis.log)" >&2; exit 1
 }
 
+# Tests start redis-server processes of their own (a Redis Cluster, a Redis they kill), besides the shared one.
+ensure_redis_tools() {
+  if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then return; fi
+  apt_install redis-server
+  echo "redis-server: installed"
+}
+
 pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
 
 ensure_postgres() {
@@ -53,6 +60,7 @@ ensure_chromium() {
 
 ensure_redis
 if [ "$mode" = "test" ]; then
+  ensure_redis_tools
   ensure_postgres
   ensure_chromium
 fi

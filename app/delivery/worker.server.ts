@@ -190,9 +190,12 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
       connection: options.connection,
       prefix,
       concurrency,
-      // BullMQ's job lock is renewed while the processor runs; it only has to outlive a renewal hiccup.
-      // A job whose worker died is caught by the database lease and the reconciler, not by stall retries.
-      lockDuration: 60_000,
+      // BullMQ's job lock is renewed while the processor runs. A job whose worker died after claiming its
+      // delivery is caught by the database lease and the reconciler; one whose worker died before (at the
+      // gate, say) has no lease in the database and its row looks queued, so only its lock running out hands
+      // it to another worker: the lock and the check for it follow the delivery lease.
+      lockDuration: leaseMs,
+      stalledInterval: Math.min(leaseMs, 30_000),
       maxStalledCount: 1,
       ...DELIVERY_JOB_RETENTION,
     },

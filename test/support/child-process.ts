@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 
 /**
  * Runs a TypeScript test-support script in a child process through `npx tsx`, with the test's environment
@@ -10,22 +11,31 @@ export interface TsxChild {
   pid: number;
   /** Resolves when the launcher exits, with its exit code (which mirrors the script's). */
   exited: Promise<number | null>;
-  /** Output so far, for failure messages. */
+  /** Output so far, for failure messages (and what the script announced on stdout). */
   stderr(): string;
+  stdout(): string;
   /** SIGKILLs the script and its launcher, by their ids; quiet if they are gone already. */
   kill(): void;
 }
 
-export async function startTsxChild(script: string, args: unknown, timeoutMs = 20_000): Promise<TsxChild> {
-  const launcher = spawn("npx", ["tsx", script, JSON.stringify(args)], { env: process.env, stdio: ["ignore", "pipe", "pipe"] });
+export interface TsxChildOptions {
+  /** How long the script may take to print `ready`. @defaultValue 20000 */
+  timeoutMs?: number;
+  /** Settings of this child only, over the test's environment. */
+  env?: Record<string, string>;
+}
+
+export async function startTsxChild(script: string, args: unknown, options: TsxChildOptions = {}): Promise<TsxChild> {
+  const timeoutMs = options.timeoutMs ?? 20_000;
+  const launcher = spawn("npx", ["tsx", script, JSON.stringify(args)], { env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
+  let stdout = "";
   launcher.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  launcher.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => launcher.once("exit", (code) => resolve(code)));
   const pid = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${script} did not start: ${stderr.slice(-2000)}`)), timeoutMs);
-    let stdout = "";
-    launcher.stdout?.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
+    launcher.stdout?.on("data", () => {
       const match = /ready (\d+)/.exec(stdout);
       if (match) {
         clearTimeout(timer);
@@ -41,6 +51,7 @@ export async function startTsxChild(script: string, args: unknown, timeoutMs = 2
     pid,
     exited,
     stderr: () => stderr,
+    stdout: () => stdout,
     kill() {
       for (const target of [pid, launcher.pid]) {
         try {
@@ -51,4 +62,25 @@ export async function startTsxChild(script: string, args: unknown, timeoutMs = 2
       }
     },
   };
+}
+
+/**
+ * Whether a process has ended: gone, or (on Linux) a zombie its parent has yet to reap, so that a test can
+ * time a process's own exit rather than that of the launchers in front of it.
+ */
+export function hasExited(pid: number): boolean {
+  if (process.platform === "linux") {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
+    } catch {
+      return true;
+    }
+  }
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
 }

@@ -30,8 +30,8 @@ import { getTestCertificates } from "./test-certificates";
  */
 
 export type ScriptedResponse =
-  /** A complete answer; after `delayMs` if given. */
-  | { kind: "status"; status: number; headers?: Record<string, string>; body?: string; delayMs?: number }
+  /** A complete answer; after `delayMs` if given, and not before `until` settles if given. */
+  | { kind: "status"; status: number; headers?: Record<string, string>; body?: string; delayMs?: number; until?: Promise<unknown> }
   /** Reads the request, then destroys the connection without answering (the client sees a reset). */
   | { kind: "reset" }
   /** Reads the request and never answers. */
@@ -56,6 +56,9 @@ export const respond = {
   /** A complete answer that starts only after `delayMs`. */
   delayed: (delayMs: number, status = 200, body = '{"received":true}'): ScriptedResponse =>
     ({ kind: "status", status, body, delayMs, headers: { "content-type": "application/json" } }),
+  /** A complete answer held until `release` settles: the test decides when the attempt ends. */
+  heldUntil: (release: Promise<unknown>, status = 200, body = '{"received":true}'): ScriptedResponse =>
+    ({ kind: "status", status, body, until: release, headers: { "content-type": "application/json" } }),
   redirect: (status: 301 | 302 | 303 | 307 | 308, location: string): ScriptedResponse =>
     ({ kind: "status", status, body: "", headers: { location } }),
   reset: (): ScriptedResponse => ({ kind: "reset" }),
@@ -218,12 +221,16 @@ export async function startHttpsReceiver(options: ReceiverOptions = {}): Promise
           res.writeHead(script.status, script.headers);
           res.end(script.body ?? "");
         };
-        if (!script.delayMs) return send();
-        const timer = setTimeout(() => {
-          timers.delete(timer);
-          send();
-        }, script.delayMs);
-        timers.add(timer);
+        const later = () => {
+          if (!script.delayMs) return send();
+          const timer = setTimeout(() => {
+            timers.delete(timer);
+            send();
+          }, script.delayMs);
+          timers.add(timer);
+        };
+        if (script.until) void script.until.then(later, later);
+        else later();
         return;
       }
       case "reset":
