@@ -105,7 +105,7 @@ describe.runIf(process.env.TEST_DB === "postgres")("worker processes sharing the
     );
     const rows = await db.delivery.findMany({
       where: { leadId: { in: leadIds } },
-      select: { id: true, endpointId: true, attempts: { select: { number: true, errorCode: true, errorMessage: true }, orderBy: { number: "asc" } } },
+      select: { id: true, destinationId: true, attempts: { select: { number: true, errorCode: true, errorMessage: true }, orderBy: { number: "asc" } } },
     });
     expect(rows).toHaveLength(leadIds.length);
 
