@@ -229,7 +229,7 @@ export async function metricsText(): Promise<{ contentType: string; body: string
   return { contentType: registry.contentType, body: await registry.metrics() };
 }
 
-/** The names of every metric this process exports (for checks of alert rules against them). */
-export function metricNames(): string[] {
-  return metrics().registry.getMetricsAsArray().map((m) => m.name);
+/** Every metric this process exports with the label names it may carry (for checks of alert rules against them). */
+export function metricLabelNames(): Map<string, string[]> {
+  return new Map(metrics().registry.getMetricsAsArray().map((m) => [m.name, [...((m as { labelNames?: string[] }).labelNames ?? [])]]));
 }
