@@ -3,6 +3,7 @@ import type { Cluster, Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Db } from "../lib/db.server";
 import { scrubText } from "../lib/logger.server";
+import { recordShopifyThrottle, recordTagging } from "../lib/metrics.server";
 import { systemClock, type Clock } from "../delivery/clock";
 import { DEFAULT_EVENT_STREAM_MAX_LENGTH, type DeliveryQueue } from "../delivery/queue.server";
 import type { AdminGraphqlOptions } from "./admin-graphql.server";
@@ -124,7 +125,10 @@ export async function processTaggingJob(deps: TaggingDeps, job: TaggingJob, toke
     where: { id: job.data.leadId },
     select: { id: true, email: true, capturedAt: true, taggingState: true, shop: { select: { domain: true, uninstalledAt: true } } },
   });
-  if (!lead) return { tagged: false }; // redacted since it was captured: nothing to do
+  if (!lead) {
+    recordTagging("skipped");
+    return { tagged: false }; // redacted since it was captured: nothing to do
+  }
   const shop = lead.shop.domain;
   if (lead.taggingState === "done") {
     await releaseDeliveries(db, deps.deliveryQueue, lead.id);
@@ -133,6 +137,7 @@ export async function processTaggingJob(deps: TaggingDeps, job: TaggingJob, toke
   if (lead.taggingState === "failed") return { tagged: false };
   if (lead.shop.uninstalledAt) {
     await markFailed(db, lead.id, "The app was uninstalled from the shop");
+    recordTagging("skipped");
     return { tagged: false };
   }
 
@@ -148,11 +153,14 @@ export async function processTaggingJob(deps: TaggingDeps, job: TaggingJob, toke
       data: { tagged: true, taggedAt: clock.now(), customerId: result.customerId, taggingState: "done", taggingError: null },
     });
     logger.info({ leadId: lead.id, shop, created: result.created }, "shopper tagged in Shopify");
+    recordTagging("tagged");
     await releaseDeliveries(db, deps.deliveryQueue, lead.id);
     return { tagged: true };
   } catch (error) {
     if (error instanceof ShopifyThrottledError) {
       // Not a failure: Shopify will take the call once the shop's bucket has refilled.
+      recordShopifyThrottle("throttled");
+      recordTagging("throttled");
       const holdMs = waitAfterThrottle(error, MAX_TAGGING_COST_POINTS);
       const turn = await deps.pace.hold(shop, holdMs, spacingFor(error.cost), { turnFor: jobId });
       logger.info({ leadId: lead.id, shop, waitMs: turn }, "Shopify is throttling this shop; tagging waits for its turn");
@@ -161,6 +169,7 @@ export async function processTaggingJob(deps: TaggingDeps, job: TaggingJob, toke
     const retryable = !(error instanceof CustomerTaggingError) || error.retryable;
     const lastTry = !retryable || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     logger.warn({ leadId: lead.id, shop, attempt: job.attemptsMade + 1, lastTry, err: error }, "tagging the shopper failed");
+    recordTagging(lastTry ? "failed" : "retry");
     if (lastTry) await markFailed(db, lead.id, error instanceof Error ? error.message : String(error));
     // The CRM should not wait for Shopify: send the lead now, marked as not tagged.
     if (job.attemptsMade === 0 || lastTry) await releaseDeliveries(db, deps.deliveryQueue, lead.id);
@@ -198,6 +207,7 @@ async function slowDownWhenLow(deps: TaggingDeps, shop: string, cost: QueryCost)
   if (!status) return;
   const holdMs = msUntilAvailable(status, Math.min(LOW_BUCKET_POINTS, status.maximumAvailable / 2));
   if (holdMs <= 0) return;
+  recordShopifyThrottle("low_bucket");
   await deps.pace.hold(shop, holdMs, spacingFor(cost)).catch((error: unknown) => {
     deps.logger.warn({ err: error, shop }, "could not record a shop's Shopify pace; its next taggings may be throttled");
   });

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import { postgresPoolsOf, type Db, type Prisma } from "../lib/db.server";
+import { recordDeliveryAttempt, recordLeadDelivered, type DeliveryOutcomeLabel } from "../lib/metrics.server";
 import { decryptSecret, type KeyRing, type SecretBinding } from "../lib/secret-box.server";
 import { claimDueDelivery, LAST_SUCCESS_RESOLUTION_MS, recordDeliveredAttempt } from "./attempt-sql.server";
 import type { Clock } from "./clock";
@@ -117,6 +118,7 @@ export async function processDelivery(deps: ProcessDeliveryDeps, deliveryId: str
   } catch (error) {
     deps.logger.error({ deliveryId: claim.id, destinationId: claim.destinationId, err: error }, "destination secret unreadable");
     await releaseClaim(deps.db, claim.id, claim.attempt, claim.previousStatus, new Date(now.getTime() + SECRET_RETRY_MS));
+    recordDeliveryAttempt(claim.kind, "secret_unreadable");
     return "secret_unreadable";
   }
 
@@ -347,7 +349,17 @@ function recordDeliveredPortably(db: Db, d: Claim, attemptRow: Prisma.DeliveryAt
   });
 }
 
+/** How each recorded outcome of an attempt is counted in tryon_deliveries_total. */
+const OUTCOME_LABELS: Partial<Record<ProcessOutcome, DeliveryOutcomeLabel>> = {
+  delivered: "delivered", retrying: "retry", failed: "failed", endpoint_paused: "paused", busy: "superseded",
+};
+
 function logOutcome(deps: ProcessDeliveryDeps, d: Claim, outcome: ProcessOutcome, result: AttemptResult): ProcessOutcome {
+  recordDeliveryAttempt(d.kind, OUTCOME_LABELS[outcome] ?? "superseded", result.durationMs);
+  // Capture to delivered, for the leads this delivery was made for at capture (not earlier leads sent later).
+  if (outcome === "delivered" && d.event === "lead_captured" && d.backfillId === null) {
+    recordLeadDelivered(d.kind, deps.clock.now().getTime() - d.createdAt.getTime());
+  }
   // Ids, numbers and codes only: no URL (it may hold a token), body, email or secret.
   deps.logger.info(
     {

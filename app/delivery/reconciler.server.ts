@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { Db, Prisma } from "../lib/db.server";
+import { recordDeliveriesExpired, recordReconcilerRequeues } from "../lib/metrics.server";
 import { startPeriodic, type Periodic } from "../lib/periodic";
 import { systemClock, type Clock } from "./clock";
 import { enqueueDelivery, type DeliveryQueue } from "./queue.server";
@@ -127,6 +128,8 @@ export function startReconcilerLoop(options: ReconcileOptions & { intervalMs?: n
     run: () => reconcileDeliveries(options),
     intervalMs: options.intervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS,
     onResult: (counts) => {
+      recordReconcilerRequeues("deliveries", counts.enqueued);
+      recordDeliveriesExpired(counts.expired);
       if (counts.enqueued > 0 || counts.expired > 0) options.logger.info(counts, "reconciler re-enqueued deliveries");
     },
     onError: (error) => options.logger.error({ err: error }, "reconciler round failed; trying again next round"),

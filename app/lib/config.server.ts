@@ -217,6 +217,23 @@ const schema = z
       .regex(/^\d{1,2}$/, "must be a whole number of proxies from 0 to 99, e.g. 2 for Shopify's app proxy plus one load balancer")
       .transform(Number)
       .optional(),
+
+    // ---- Operations ------------------------------------------------------------------------------------
+    /**
+     * The bearer token Prometheus presents to scrape /metrics (`Authorization: Bearer <token>`), at least 24
+     * characters. Without it the web process answers /metrics with 404, and worker processes serve theirs openly
+     * on their own port (WORKER_HTTP_PORT), which is meant to be private.
+     */
+    METRICS_TOKEN: z
+      .string()
+      .optional()
+      .transform((raw) => (raw === undefined || raw.trim() === "" ? undefined : raw.trim()))
+      .refine((token) => token === undefined || /^[\x21-\x7e]{24,200}$/.test(token), "must be 24 to 200 printable characters without spaces, e.g. $(openssl rand -hex 32)"),
+    /**
+     * The port each worker process (`npm run worker`) serves /metrics, /healthz and /readyz on; 0 turns it off.
+     * Several worker processes on one machine each need their own. @defaultValue 9464
+     */
+    WORKER_HTTP_PORT: wholeNumber("", 0, 65535).default("9464"),
   })
   .superRefine((env, ctx) => {
     if (env.DELIVERY_LEASE < env.ATTEMPT_TIMEOUT + 1_000) {

@@ -8,11 +8,8 @@ import path from "node:path";
  */
 export async function migrateDatabase(databaseUrl: string, root = process.cwd()): Promise<string[]> {
   const sqlite = databaseUrl.startsWith("file:");
-  const folder = path.join(root, sqlite ? "prisma/migrations" : "prisma/postgres/migrations");
-  const names = (await readdir(folder, { withFileTypes: true }))
-    .filter((d) => d.isDirectory() && /^\d{14}_/.test(d.name))
-    .map((d) => d.name)
-    .sort();
+  const folder = migrationsFolder(databaseUrl, root);
+  const names = await migrationNames(databaseUrl, root);
   const runner = sqlite ? await sqliteRunner(databaseUrl) : await postgresRunner(databaseUrl);
   const applied: string[] = [];
   try {
@@ -30,6 +27,18 @@ export async function migrateDatabase(databaseUrl: string, root = process.cwd())
     await runner.close();
   }
   return applied;
+}
+
+function migrationsFolder(databaseUrl: string, root: string): string {
+  return path.join(root, databaseUrl.startsWith("file:") ? "prisma/migrations" : "prisma/postgres/migrations");
+}
+
+/** The committed migrations for this database, in the order they apply. */
+export async function migrationNames(databaseUrl: string, root = process.cwd()): Promise<string[]> {
+  return (await readdir(migrationsFolder(databaseUrl, root), { withFileTypes: true }))
+    .filter((d) => d.isDirectory() && /^\d{14}_/.test(d.name))
+    .map((d) => d.name)
+    .sort();
 }
 
 interface Runner {

@@ -12,6 +12,7 @@ import { BodyTooLargeError, readBodyWithLimit } from "../lib/read-body.server";
 import { clientAddress } from "../lib/client-address";
 import { createRateLimiter, RateLimitedError } from "../capture/rate-limit.server";
 import { afterCapture } from "../customers/after-capture.server";
+import { recordCaptureAnswer, recordLeadCaptured } from "../lib/metrics.server";
 
 // Storefront capture through the app proxy (/apps/tryon-leads/capture on the shop's domain). The proxy
 // signature is verified before any parameter is trusted; the shop comes from the verified request only.
@@ -27,7 +28,19 @@ let consume: ReturnType<typeof createRateLimiter> | undefined;
 
 export const loader = () => answer(405, { error: { field: "method", message: "Use POST" } }, { Allow: "POST" });
 
-export const action = async ({ request, context }: ActionFunctionArgs) => {
+/** Every answer is counted by its status (tryon_capture_responses_total); an unexpected error as the 500 it becomes. */
+export const action = async (args: ActionFunctionArgs) => {
+  try {
+    const response = await capture(args);
+    recordCaptureAnswer(response.status);
+    return response;
+  } catch (thrown) {
+    recordCaptureAnswer(thrown instanceof Response ? thrown.status : 500);
+    throw thrown;
+  }
+};
+
+async function capture({ request, context }: ActionFunctionArgs): Promise<Response> {
   if (request.method !== "POST") return loader();
   let session;
   try {
@@ -83,6 +96,7 @@ export const action = async ({ request, context }: ActionFunctionArgs) => {
       },
     );
     logger.info({ shop: shop.domain, leadId: result.leadId, duplicate: result.duplicate }, "lead captured");
+    if (!result.duplicate) recordLeadCaptured();
     return answer(result.duplicate ? 200 : 201, { ok: true, leadId: result.leadId });
   } catch (error) {
     if (error instanceof IdempotencyConflictError) {
@@ -97,4 +111,4 @@ export const action = async ({ request, context }: ActionFunctionArgs) => {
     }
     throw error;
   }
-};
+}

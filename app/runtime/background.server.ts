@@ -8,8 +8,9 @@ import { startReconcilerLoop } from "../delivery/reconciler.server";
 import { createDeliveryWorker, type DeliveryWorker } from "../delivery/worker.server";
 import type { AppConfig } from "../lib/config.server";
 import { getDb, prepareDb, type Db } from "../lib/db.server";
+import { recordReconcilerRequeues, watchQueue } from "../lib/metrics.server";
 import { startPeriodic } from "../lib/periodic";
-import { createRedis } from "../lib/redis.server";
+import { createRedis, type RedisConnection } from "../lib/redis.server";
 import { startPruningLoop } from "../retention/pruning.server";
 import { advanceBackfills } from "../destinations/backfill.server";
 import { createKlaviyoSender } from "../destinations/klaviyo/sender";
@@ -48,6 +49,8 @@ export interface BackgroundWorkOptions {
 
 export interface BackgroundWork {
   delivery: DeliveryWorker;
+  /** The Redis connection the workers use (readiness checks ping it). */
+  connection: RedisConnection;
   /** Stops taking work, waits for what is in flight, closes connections. */
   stop(): Promise<void>;
 }
@@ -113,6 +116,7 @@ export async function startBackgroundWork(options: BackgroundWorkOptions): Promi
     run: () => reconcileTagging({ db, queue: taggingQueue, graceMs: config.RECONCILE_GRACE }),
     intervalMs: config.RECONCILE_INTERVAL,
     onResult: (counts) => {
+      recordReconcilerRequeues("tagging", counts.enqueued);
       if (counts.enqueued > 0) logger.info(counts, "reconciler re-enqueued taggings");
     },
     onError: (error) => logger.error({ err: error }, "tagging reconciler round failed; trying again next round"),
@@ -134,13 +138,17 @@ export async function startBackgroundWork(options: BackgroundWorkOptions): Promi
     // One process prunes at a time; the others find the lease taken and wait for the next round.
     lease: { redis: connection, key: `${layout.gatePrefix}:pruning-lease` },
   });
+  // Their depth and oldest waiting job are read at each scrape of /metrics.
+  const unwatchQueues = [watchQueue("deliveries", delivery.queue), watchQueue("tagging", taggingQueue)];
   logger.info({ concurrency: config.DELIVERY_CONCURRENCY }, "background work started");
 
   let stopping: Promise<void> | undefined;
   return {
     delivery,
+    connection,
     stop() {
       stopping ??= (async () => {
+        for (const unwatch of unwatchQueues) unwatch();
         // Each step runs even if one before it fails: a stop must release as much as it can.
         const steps: [string, () => Promise<unknown>][] = [
           ["reconciler", () => reconciler.stop()],

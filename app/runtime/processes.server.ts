@@ -2,6 +2,7 @@ import { getConfig } from "../lib/config.server";
 import { getDb } from "../lib/db.server";
 import { getLogger } from "../lib/logger.server";
 import { startBackgroundWork, type BackgroundWorkOptions } from "./background.server";
+import { startWorkerOpsServer, type OpsServer } from "./ops.server";
 import { closeProducers } from "./producers.server";
 
 /**
@@ -39,8 +40,19 @@ export async function runWorkerProcess(options: WorkerProcessOptions = {}): Prom
     throw new SeparateWorkerNeedsPostgresError();
   }
   const work = await startBackgroundWork({ ...options, config, logger: getLogger() });
+  let ops: OpsServer | undefined;
+  if (config.WORKER_HTTP_PORT > 0) {
+    try {
+      ops = await startWorkerOpsServer({ port: config.WORKER_HTTP_PORT, db: getDb(), redis: () => work.connection });
+    } catch (error) {
+      await work.stop();
+      throw error;
+    }
+    getLogger().info({ port: ops.port }, "worker serving /metrics, /healthz and /readyz");
+  }
   exitOnSignal(async () => {
     await work.stop();
+    await ops?.close();
     await getDb().$disconnect();
   });
 }

@@ -54,6 +54,8 @@ Object.assign(process.env, {
   REDIS_URL: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379",
   ENCRYPTION_KEYS: `1:${randomBytes(32).toString("base64")}`,
   RUN_WORKER_IN_PROCESS: "false",
+  // Worker processes serve no HTTP port unless a test gives them one (several run at once on this machine).
+  WORKER_HTTP_PORT: "0",
   LOG_LEVEL: "silent",
   // Redis keys of this file only, removed when it ends.
   QUEUE_PREFIX: `t${id}`,

@@ -161,3 +161,27 @@ describe("configuration: delivery engine, tagging, capture limits and processes"
     ]);
   });
 });
+
+describe("configuration: operations", () => {
+  it("has no metrics token and a worker port of 9464 by default", () => {
+    const config = loadConfig(valid);
+    expect(config.METRICS_TOKEN).toBeUndefined();
+    expect(config.WORKER_HTTP_PORT).toBe(9464);
+  });
+
+  it("reads a metrics token and a worker port, 0 turning the port off; an empty token is no token", () => {
+    const token = randomBytes(24).toString("hex");
+    expect(loadConfig({ ...valid, METRICS_TOKEN: token, WORKER_HTTP_PORT: "0" })).toMatchObject({ METRICS_TOKEN: token, WORKER_HTTP_PORT: 0 });
+    expect(loadConfig({ ...valid, METRICS_TOKEN: "  " }).METRICS_TOKEN).toBeUndefined();
+  });
+
+  it("refuses a short or spaced metrics token without echoing it, and a port out of range", () => {
+    for (const weak of ["short-token", "a token with spaces in it, long enough"]) {
+      const problems = problemsOf({ ...valid, METRICS_TOKEN: weak });
+      expect(problems).toEqual([expect.stringMatching(/^METRICS_TOKEN must be 24 to 200 printable characters/)]);
+      expect(problems.join("\n")).not.toContain(weak);
+    }
+    expect(problemsOf({ ...valid, WORKER_HTTP_PORT: "70000" })).toEqual([expect.stringMatching(/^WORKER_HTTP_PORT must be a whole number from 0 to 65535/)]);
+    expect(problemsOf({ ...valid, WORKER_HTTP_PORT: "-1" })).toEqual([expect.stringMatching(/^WORKER_HTTP_PORT /)]);
+  });
+});
