@@ -11,6 +11,8 @@ import type { AdminGraphql } from "../customers/tag-customer.server";
 
 /** How long the store's email read from Shopify is trusted before it is read again. */
 export const OWNER_EMAIL_MAX_AGE_MS = 24 * 3_600_000;
+/** How long a page or a round waits for Shopify's answer before going on with what it knows. */
+const OWNER_EMAIL_TIMEOUT_MS = 5_000;
 
 export interface AlertSettings {
   enabled: boolean;
@@ -101,10 +103,16 @@ export async function refreshOwnerEmail(
   const shop = await db.shop.findUniqueOrThrow({ where: { id: shopId }, select: { ownerEmail: true, ownerEmailCheckedAt: true } });
   if (shop.ownerEmailCheckedAt && now.getTime() - shop.ownerEmailCheckedAt.getTime() < OWNER_EMAIL_MAX_AGE_MS) return shop.ownerEmail;
   let found: string | null;
+  let timer: NodeJS.Timeout | undefined;
   try {
-    found = await readOwnerEmail(await graphql());
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("Shopify did not answer in time")), OWNER_EMAIL_TIMEOUT_MS);
+    });
+    found = await Promise.race([graphql().then(readOwnerEmail), timeout]);
   } catch {
     return shop.ownerEmail;
+  } finally {
+    clearTimeout(timer);
   }
   await db.shop.update({ where: { id: shopId }, data: { ownerEmail: found ?? shop.ownerEmail, ownerEmailCheckedAt: now } });
   return found ?? shop.ownerEmail;
