@@ -142,7 +142,7 @@ async function recordDeliveredAttempts(pool: pg.Pool, attempts: DeliveredAttempt
         INSERT INTO "DeliveryAttempt" ("id", "deliveryId", "number", "startedAt", "durationMs", "address", "statusCode", "responseExcerpt")
         SELECT "attemptId", "id", "number", "startedAt", "durationMs", "address", "statusCode", "responseExcerpt" FROM delivery
       ), endpoint AS (
-        UPDATE "Destination" AS e SET "consecutiveFailures" = 0, "lastSuccessAt" = latest."finishedAt"
+        UPDATE "Destination" AS e SET "consecutiveFailures" = 0, "failingSince" = NULL, "lastSuccessAt" = latest."finishedAt"
         FROM (SELECT "destinationId", max("finishedAt") AS "finishedAt" FROM delivery GROUP BY "destinationId") AS latest
         WHERE e."id" = ANY(ARRAY(SELECT "destinationId" FROM delivery)) AND e."id" = latest."destinationId"
           AND (e."consecutiveFailures" <> 0 OR e."lastSuccessAt" IS NULL

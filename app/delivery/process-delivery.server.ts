@@ -305,6 +305,8 @@ async function record(deps: ProcessDeliveryDeps, d: Claim, startedAt: Date, resu
       where: { id: d.destinationId },
       data: { consecutiveFailures: { increment: 1 }, lastFailureAt: now },
     });
+    // The first failure of a run marks since when the destination has been failing (alerts count from it).
+    await tx.destination.updateMany({ where: { id: d.destinationId, failingSince: null }, data: { failingSince: now } });
     if (gone) {
       await tx.destination.updateMany({
         where: { id: d.destinationId, state: "active" },
@@ -343,7 +345,7 @@ function recordDeliveredPortably(db: Db, d: Claim, attemptRow: Prisma.DeliveryAt
           { lastSuccessAt: { lte: new Date(now.getTime() - LAST_SUCCESS_RESOLUTION_MS) } },
         ],
       },
-      data: { consecutiveFailures: 0, lastSuccessAt: now },
+      data: { consecutiveFailures: 0, failingSince: null, lastSuccessAt: now },
     });
     return true;
   });

@@ -101,7 +101,7 @@ export async function pauseEndpoint(input: EndpointActionInput): Promise<Endpoin
  * finds them a little later); those that failed for good can be replayed from the delivery log.
  */
 export async function resumeEndpoint(input: EndpointActionInput & { queue: DeliveryQueue }): Promise<{ endpoint: EndpointView; woken: number }> {
-  const endpoint = await changeState(input, "paused", { state: "active", pausedReason: null, consecutiveFailures: 0 }, "The webhook is not paused.");
+  const endpoint = await changeState(input, "paused", { state: "active", pausedReason: null, consecutiveFailures: 0, failingSince: null }, "The webhook is not paused.");
   // Only those that came due meanwhile: a retry still in the future keeps its own delayed job.
   const waiting = await input.db.delivery.findMany({
     where: {
@@ -127,7 +127,7 @@ export async function resumeEndpoint(input: EndpointActionInput & { queue: Deliv
 async function changeState(
   input: EndpointActionInput,
   from: "active" | "paused",
-  data: { state: "active" | "paused"; pausedReason: string | null; consecutiveFailures?: number },
+  data: { state: "active" | "paused"; pausedReason: string | null; consecutiveFailures?: number; failingSince?: null },
   wrongStateMessage: string,
 ): Promise<EndpointView> {
   const { db, shop } = input;

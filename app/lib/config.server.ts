@@ -202,6 +202,42 @@ const schema = z
     /** Submissions per shopper email. @defaultValue 5/1h */
     CAPTURE_LIMIT_PER_EMAIL: rateRule("5/1h"),
 
+    // ---- Email alerts to merchants ---------------------------------------------------------------------
+    /**
+     * Where alert emails go out: `smtp://user:pass@host:587` (STARTTLS when the server offers it) or
+     * `smtps://user:pass@host:465` (TLS from the start). Unset: no email is sent, and the settings page says so.
+     */
+    SMTP_URL: z
+      .string()
+      .optional()
+      .transform((raw, ctx) => {
+        if (raw === undefined || raw.trim() === "") return undefined;
+        if (!isSmtpUrl(raw.trim())) {
+          // The value may hold a password: the message never repeats it.
+          ctx.addIssue({ code: z.ZodIssueCode.custom, message: "must be an smtp:// or smtps:// URL with a host, e.g. smtps://user:password@smtp.example.com:465" });
+          return z.NEVER;
+        }
+        return raw.trim();
+      }),
+    /** The sender of alert emails: `alerts@example.com` or `Try-on Leads <alerts@example.com>`. Required with SMTP_URL. */
+    MAIL_FROM: z
+      .string()
+      .optional()
+      .transform((raw, ctx) => {
+        if (raw === undefined || raw.trim() === "") return undefined;
+        if (!isMailbox(raw.trim())) {
+          ctx.addIssue({ code: z.ZodIssueCode.custom, message: "must be an email address, or a name and an address like Try-on Leads <alerts@example.com>" });
+          return z.NEVER;
+        }
+        return raw.trim();
+      }),
+    /** Minutes a destination fails without a success in between before the merchant is emailed. @defaultValue 30 */
+    ALERT_FAILING_AFTER_MINUTES: wholeNumber("minutes", 1, 10_080).default("30"),
+    /** After a "failing" email about a destination, hours before another may go out about it. @defaultValue 6 */
+    ALERT_QUIET_HOURS: wholeNumber("hours", 1, 168).default("6"),
+    /** How often a worker looks for destinations to email about. @defaultValue 1m */
+    ALERT_CHECK_INTERVAL: duration("1m", { min: 100, max: DAY }),
+
     // ---- Processes -------------------------------------------------------------------------------------
     /** How long a process may take to stop on SIGTERM before it exits anyway. @defaultValue 20s */
     SHUTDOWN_TIMEOUT: duration("20s", { min: 100, max: 600_000 }),
@@ -245,6 +281,9 @@ const schema = z
     if (env.BREAKER_MAX_COOLDOWN < env.BREAKER_COOLDOWN) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["BREAKER_MAX_COOLDOWN"], message: "must be at least BREAKER_COOLDOWN" });
     }
+    if (env.SMTP_URL && !env.MAIL_FROM) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["MAIL_FROM"], message: "is required with SMTP_URL: the address alert emails are sent from" });
+    }
     if (env.NODE_ENV === "production" && env.TRUSTED_PROXY_HOPS === undefined) {
       ctx.addIssue({
         code: z.ZodIssueCode.custom,
@@ -262,6 +301,24 @@ function wholeNumber(unit: string, min: number, max: number) {
     .regex(/^\d+$/, message)
     .transform(Number)
     .refine((n) => n >= min && n <= max, message);
+}
+
+function isSmtpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === "smtp:" || url.protocol === "smtps:") && url.hostname !== "";
+  } catch {
+    return false;
+  }
+}
+
+const ADDRESS = /^[^\s@<>()",;:]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
+
+/** `a@b.example` or `Name <a@b.example>` (a display name without quotes, brackets or line breaks). */
+function isMailbox(value: string): boolean {
+  const named = /^([^<>"\r\n]{1,100}?)\s*<([^<>]+)>$/.exec(value);
+  const address = named ? named[2] : value;
+  return address.length <= 254 && ADDRESS.test(address);
 }
 
 function isHttpUrl(value: string): boolean {

@@ -22,6 +22,7 @@ export default function AppLayout() {
         <Link to="/app" rel="home">Home</Link>
         <Link to="/app/leads">Leads</Link>
         <Link to="/app/privacy">Privacy requests</Link>
+        <Link to="/app/settings">Settings</Link>
       </NavMenu>
       <Outlet />
     </AppProvider>

@@ -18,6 +18,10 @@ import { createHttpRequestSender } from "../destinations/http-request/sender";
 import { createDestinationLimits } from "../destinations/limits.server";
 import type { DestinationSenders } from "../delivery/destination-sender";
 import { queueLayout } from "./queues.server";
+import { startAlertLoop } from "../alerts/alert-loop.server";
+import { adminLinkFor } from "../alerts/destination-alerts.server";
+import { mailerFrom, type Mailer } from "../lib/mailer.server";
+import { systemClock } from "../delivery/clock";
 
 /**
  * The background work of the app, wired in one place from the configuration: which queues, workers and
@@ -42,6 +46,8 @@ export interface BackgroundWorkOptions {
    * stand-in, say). The signed webhook always goes through the sender built on `transport`.
    */
   senders?: DestinationSenders;
+  /** How alert emails go out (default: the SMTP server of SMTP_URL; none when it is not set). */
+  mailer?: Mailer | null;
   /** Another queue name or key prefix, so that several runs can share one Redis (tests, the demo). */
   deliveryQueueName?: string;
   prefix?: string;
@@ -140,7 +146,23 @@ export async function startBackgroundWork(options: BackgroundWorkOptions): Promi
   });
   // Their depth and oldest waiting job are read at each scrape of /metrics.
   const unwatchQueues = [watchQueue("deliveries", delivery.queue), watchQueue("tagging", taggingQueue)];
-  logger.info({ concurrency: config.DELIVERY_CONCURRENCY }, "background work started");
+  // Emails to merchants about failing destinations; nothing at all without an SMTP server.
+  const mailer = options.mailer === undefined ? mailerFrom(config) : options.mailer;
+  const alerts = mailer
+    ? startAlertLoop({
+      deps: {
+        db, mailer, graphqlFor: options.graphqlFor ?? ((shop) => adminGraphqlFor(shop)), clock: systemClock,
+        logger: options.logger.child({ component: "alerts" }),
+        failingAfterMs: config.ALERT_FAILING_AFTER_MINUTES * 60_000,
+        quietMs: config.ALERT_QUIET_HOURS * 3_600_000,
+        linkFor: adminLinkFor(config.SHOPIFY_API_KEY),
+        messageIdDomain: new URL(config.SHOPIFY_APP_URL).hostname,
+      },
+      intervalMs: config.ALERT_CHECK_INTERVAL,
+      lease: { redis: connection, key: `${layout.gatePrefix}:alerts-lease` },
+    })
+    : null;
+  logger.info({ concurrency: config.DELIVERY_CONCURRENCY, alertEmails: mailer ? "on" : "off (SMTP_URL not set)" }, "background work started");
 
   let stopping: Promise<void> | undefined;
   return {
@@ -154,6 +176,7 @@ export async function startBackgroundWork(options: BackgroundWorkOptions): Promi
           ["reconciler", () => reconciler.stop()],
           ["tagging reconciler", () => taggingReconciler.stop()],
           ["pruning", () => pruning.stop()],
+          ["alerts", async () => { await alerts?.stop(); if (options.mailer === undefined) mailer?.close(); }],
           ["backfills", () => backfills.stop()],
           ["tagging", () => tagging.close()],
           ["tagging queue", () => taggingQueue.close()],

@@ -68,6 +68,8 @@ const COSTS: Record<string, { requested: number; actual: (data: Record<string, a
   CreateTryOnCustomer: { requested: 10, actual: () => 10 },
   TagTryOnCustomer: { requested: 10, actual: () => 10 },
   RecordTryOnConsent: { requested: 10, actual: () => 10 },
+  // shop { email contactEmail }: one object of scalar fields.
+  ShopAlertEmail: { requested: 1, actual: () => 1 },
 };
 
 const THROTTLED_ERROR = { message: "Throttled", extensions: { code: "THROTTLED", documentation: "https://shopify.dev/api/usage/rate-limits" } };
@@ -75,6 +77,8 @@ const THROTTLED_ERROR = { message: "Throttled", extensions: { code: "THROTTLED",
 export class FakeAdminApi {
   readonly customers = new Map<string, FakeCustomer[]>();
   readonly calls: AdminCall[] = [];
+  /** Each shop's `email` and `contactEmail` as Shopify would answer them (both null when not set). */
+  readonly shopEmails = new Map<string, { email: string | null; contactEmail: string | null }>();
   /** Failures to answer with, consumed one per request, before normal handling. */
   failures: Failure[] = [];
   latencyMs: number;
@@ -249,6 +253,10 @@ export class FakeAdminApi {
         if (!c) return { customerEmailMarketingConsentUpdate: { customer: null, userErrors: [{ field: ["customerId"], message: "Customer not found" }] } };
         c.marketingState = v.input.emailMarketingConsent.marketingState;
         return { customerEmailMarketingConsentUpdate: { customer: { id: c.id, emailMarketingConsent: { marketingState: c.marketingState } }, userErrors: [] } };
+      }
+      case "ShopAlertEmail": {
+        const emails = this.shopEmails.get(shop) ?? { email: null, contactEmail: null };
+        return { shop: { ...emails } };
       }
       default:
         throw new Error(`the fake Admin API does not know ${operation}`);

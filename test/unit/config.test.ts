@@ -185,3 +185,45 @@ describe("configuration: operations", () => {
     expect(problemsOf({ ...valid, WORKER_HTTP_PORT: "-1" })).toEqual([expect.stringMatching(/^WORKER_HTTP_PORT /)]);
   });
 });
+
+describe("configuration: email alerts", () => {
+  it("sends no email by default, and alerts after 30 minutes with a 6-hour quiet period", () => {
+    const config = loadConfig(valid);
+    expect(config.SMTP_URL).toBeUndefined();
+    expect(config.MAIL_FROM).toBeUndefined();
+    expect(config).toMatchObject({ ALERT_FAILING_AFTER_MINUTES: 30, ALERT_QUIET_HOURS: 6, ALERT_CHECK_INTERVAL: 60_000 });
+  });
+
+  it("reads an SMTP server, a sender and the alert timings", () => {
+    const config = loadConfig({
+      ...valid, SMTP_URL: "smtps://alerts:p%40ss@smtp.example.com:465", MAIL_FROM: "Try-on Leads <alerts@example.com>",
+      ALERT_FAILING_AFTER_MINUTES: "10", ALERT_QUIET_HOURS: "12", ALERT_CHECK_INTERVAL: "30s",
+    });
+    expect(config).toMatchObject({
+      SMTP_URL: "smtps://alerts:p%40ss@smtp.example.com:465", MAIL_FROM: "Try-on Leads <alerts@example.com>",
+      ALERT_FAILING_AFTER_MINUTES: 10, ALERT_QUIET_HOURS: 12, ALERT_CHECK_INTERVAL: 30_000,
+    });
+    expect(loadConfig({ ...valid, SMTP_URL: "smtp://127.0.0.1:2525", MAIL_FROM: "alerts@example.com" }).SMTP_URL).toBe("smtp://127.0.0.1:2525");
+  });
+
+  it.each([
+    ["SMTP_URL", "https://smtp.example.com", /^SMTP_URL must be an smtp:\/\/ or smtps:\/\/ URL/],
+    ["SMTP_URL", "smtp://", /^SMTP_URL must be an smtp:\/\/ or smtps:\/\/ URL/],
+    ["MAIL_FROM", "alerts", /^MAIL_FROM must be an email address/],
+    ["MAIL_FROM", "Alerts <alerts@>", /^MAIL_FROM must be an email address/],
+    ["ALERT_FAILING_AFTER_MINUTES", "0", /^ALERT_FAILING_AFTER_MINUTES must be a whole number of minutes from 1 to 10080/],
+    ["ALERT_FAILING_AFTER_MINUTES", "half an hour", /^ALERT_FAILING_AFTER_MINUTES must be a whole number of minutes/],
+    ["ALERT_QUIET_HOURS", "200", /^ALERT_QUIET_HOURS must be a whole number of hours from 1 to 168/],
+    ["ALERT_CHECK_INTERVAL", "soon", /^ALERT_CHECK_INTERVAL must be a duration/],
+  ])("names the setting when %s is %j", (name, value, message) => {
+    const problems = problemsOf({ ...valid, MAIL_FROM: "alerts@example.com", [name]: value });
+    expect(problems.some((p) => message.test(p)), problems.join("\n")).toBe(true);
+  });
+
+  it("needs a sender with an SMTP server, and never repeats the SMTP password in a message", () => {
+    const problems = problemsOf({ ...valid, SMTP_URL: "smtp://alerts:hunter2-secret@smtp.example.com:587" });
+    expect(problems).toEqual(["MAIL_FROM is required with SMTP_URL: the address alert emails are sent from"]);
+    const malformed = problemsOf({ ...valid, SMTP_URL: "smtq://alerts:hunter2-secret@smtp.example.com", MAIL_FROM: "a@example.com" });
+    expect(malformed.join("\n")).not.toContain("hunter2-secret");
+  });
+});
