@@ -52,7 +52,7 @@ export interface DestinationsSummary {
 export function targetOf(view: EndpointView): string {
   if (view.kind === "klaviyo") {
     const settings = parseKlaviyoSettings(JSON.stringify(view.settings));
-    return settings.accountName ? `Klaviyo account ${settings.accountName}` : "Klaviyo";
+    return settings.accountName ? `${settings.accountName} account` : "";
   }
   try {
     return new URL(view.url).host;

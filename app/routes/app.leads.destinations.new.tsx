@@ -274,9 +274,9 @@ function KlaviyoForm({ actionData }: { actionData: NewDestinationActionData | un
           ) : null}
           <TextField label="Event name in Klaviyo" name="metricName" value={metricName} onChange={setMetricName} autoComplete="off"
             helpText="Each lead is recorded as this event on the shopper's profile; start flows from it." />
+          <input type="hidden" name="deleteOnRedaction" value={deletion ? "on" : ""} />
           <Checkbox
             label="Delete the shopper's profile in Klaviyo when they ask your store to erase their data"
-            name="deleteOnRedaction"
             checked={deletion}
             onChange={setDeletion}
           />

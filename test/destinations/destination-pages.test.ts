@@ -118,7 +118,7 @@ describe("the Destinations card in the Leads tab", () => {
       ["Old CRM", "webhook", "paused", false],
     ]);
     expect(data.destinations.destinations[0]).toMatchObject({ id: first.endpoint.id, target: "93.184.215.14", healthLine: null });
-    expect(data.destinations.destinations[1].target).toBe("Klaviyo account Pages Store");
+    expect(data.destinations.destinations[1].target).toBe("Pages Store account");
     // Near midnight the times carry their date as well.
     const at = (d: Date) => (d.toISOString().slice(0, 10) === new Date().toISOString().slice(0, 10) ? "" : `${d.toISOString().slice(0, 10)} `) + `${d.toISOString().slice(11, 16)} UTC`;
     expect(data.destinations.destinations[2].healthLine).toBe(`Not answering since ${at(openedAt)}: deliveries are waiting; next try at ${at(retryAt)}.`);

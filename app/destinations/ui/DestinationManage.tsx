@@ -105,7 +105,7 @@ export function TestSendCard({ destination }: { destination: EndpointView }) {
 export function RenameCard({ destination }: { destination: EndpointView }) {
   const [name, setName] = useState(destination.name);
   const fetcher = useFetcher<DestinationActionData>({ key: "destination-rename" });
-  const error = fetcher.data?.intent === "rename" ? errorOf(fetcher.data) : null;
+  const error = errorOf(fetcher.data);
   return (
     <fetcher.Form method="post">
       <input type="hidden" name="intent" value="rename" />
@@ -131,7 +131,7 @@ export function FiltersCard(props: { destination: EndpointView; productTitles: R
   );
   const [pickerError, setPickerError] = useState<string | null>(null);
   const fetcher = useFetcher<DestinationActionData>({ key: "destination-filters" });
-  const error = fetcher.data?.intent === "filters" ? errorOf(fetcher.data) : null;
+  const error = errorOf(fetcher.data);
   const httpRequest = destination.kind === "http_request";
 
   const pick = async () => {
@@ -160,13 +160,14 @@ export function FiltersCard(props: { destination: EndpointView; productTitles: R
         <input type="hidden" name="productIds" value={products.map((p) => p.id).join(",")} />
         <BlockStack gap="300">
           <Text as="h2" variant="headingMd">What this destination receives</Text>
-          <Checkbox label="New leads" helpText="A shopper tried a product on and left an email." name="lead_captured" checked={captured} onChange={setCaptured} />
+          <input type="hidden" name="lead_captured" value={captured ? "on" : ""} />
+          <input type="hidden" name="lead_redacted" value={redacted && !httpRequest ? "on" : ""} />
+          <Checkbox label="New leads" helpText="A shopper tried a product on and left an email." checked={captured} onChange={setCaptured} />
           <Checkbox
             label="Erasure requests"
             helpText={httpRequest
               ? "Not available for an HTTP request: use a signed webhook or Klaviyo to pass on erasures."
               : "A shopper asked your store to erase their data: the destination is told so it can erase them too."}
-            name="lead_redacted"
             checked={redacted}
             disabled={httpRequest}
             onChange={setRedacted}
@@ -209,7 +210,7 @@ export function KlaviyoSettingsCard({ destination, settings }: { destination: En
   const save = useFetcher<DestinationActionData>({ key: "klaviyo-settings" });
   const loaded = lists.data?.intent === "klaviyo_lists" && "lists" in lists.data ? lists.data : null;
   const listsError = errorOf(lists.data);
-  const error = save.data?.intent === "klaviyo_settings" ? errorOf(save.data) : null;
+  const error = errorOf(save.data);
   const options = [
     { label: "No list (events only)", value: "" },
     ...(loaded ? loaded.lists.map((l) => ({ label: l.name, value: l.id })) : settings.listId ? [{ label: settings.listName ?? settings.listId, value: settings.listId }] : []),
@@ -239,9 +240,9 @@ export function KlaviyoSettingsCard({ destination, settings }: { destination: En
           </InlineStack>
           {loaded?.truncated ? <Text as="p" tone="subdued">Only your newest {loaded.lists.length} lists are shown.</Text> : null}
           {listsError ? <Text as="p" tone="critical">{listsError}</Text> : null}
+          <input type="hidden" name="deleteOnRedaction" value={deletion ? "on" : ""} />
           <Checkbox
             label="Delete the shopper's profile in Klaviyo when they ask your store to erase their data"
-            name="deleteOnRedaction"
             checked={deletion}
             onChange={setDeletion}
           />
