@@ -22,8 +22,9 @@ import { readAdminQuery } from "../lib/admin-input.server";
 import { getDb } from "../lib/db.server";
 import { InvalidFiltersError, parseLeadFilters } from "../leads/filters";
 import { InvalidCursorError, listLeads, listTriedProducts, type DeliverySummary } from "../leads/leads.server";
-import { integrationsSummary } from "../destinations/summary.server";
-import { IntegrationsCard, WEBHOOK_PAGE, WebhookHealthBanner } from "../destinations/ui/IntegrationsCard";
+import { destinationsSummary } from "../destinations/summary.server";
+import { WEBHOOK_PAGE } from "../destinations/ui/IntegrationsCard";
+import { DestinationsCard, DestinationsHealthBanner } from "../destinations/ui/DestinationsCard";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const { shop } = await requireAdminShop(request);
@@ -52,12 +53,12 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
     throw new Response("Invalid page cursor", { status: 400 });
   }
   const filtered = Boolean(filters.q || filters.product || filters.from || filters.to);
-  const [products, anyLead, integrations] = await Promise.all([
+  const [products, anyLead, destinations] = await Promise.all([
     listTriedProducts(db, shop.id),
     filtered || page.rows.length ? Promise.resolve(true) : db.lead.findFirst({ where: { shopId: shop.id }, select: { id: true } }).then(Boolean),
-    integrationsSummary(db, shop.id),
+    destinationsSummary(db, shop.id),
   ]);
-  return { page, products, filters, filterError, hasAnyLead: anyLead, integrations };
+  return { page, products, filters, filterError, hasAnyLead: anyLead, destinations };
 };
 
 const DELIVERY_BADGE: Record<DeliverySummary, { tone?: "success" | "critical" | "attention" | "info" | "warning"; label: string }> = {
@@ -109,7 +110,7 @@ function ExportButton({ label = "Export CSV" }: { label?: string }) {
 }
 
 export default function LeadsPage() {
-  const { page, products, filters, filterError, hasAnyLead, integrations } = useLoaderData<typeof loader>();
+  const { page, products, filters, filterError, hasAnyLead, destinations } = useLoaderData<typeof loader>();
   const navigate = useNavigate();
   const navigation = useNavigation();
   const [params] = useSearchParams();
@@ -140,7 +141,7 @@ export default function LeadsPage() {
               </p>
             </EmptyState>
           </Card>
-          <IntegrationsCard summary={integrations} exportAction={<ExportButton label="Download CSV" />} />
+          <DestinationsCard summary={destinations} exportAction={<ExportButton label="Download CSV" />} />
         </BlockStack>
       </Page>
     );
@@ -179,13 +180,13 @@ export default function LeadsPage() {
   return (
     <Page title="Leads" primaryAction={<ExportButton />}>
       <Layout>
-        {integrations.webhook.health === "failing" || integrations.webhook.health === "paused" ? (
+        {destinations.destinations.some((d) => d.health === "failing" || d.health === "paused") ? (
           <Layout.Section>
-            <WebhookHealthBanner summary={integrations} />
+            <DestinationsHealthBanner summary={destinations} />
           </Layout.Section>
         ) : null}
         <Layout.Section>
-          <IntegrationsCard summary={integrations} exportAction={<ExportButton label="Download CSV" />} />
+          <DestinationsCard summary={destinations} exportAction={<ExportButton label="Download CSV" />} />
         </Layout.Section>
         {filterError ? (
           <Layout.Section>

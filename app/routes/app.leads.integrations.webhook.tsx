@@ -6,7 +6,7 @@ import { requireAdminShop } from "../shops/admin.server";
 import { readAdminForm, readAdminQuery } from "../lib/admin-input.server";
 import { InvalidDeliveryFiltersError, parseDeliveryLogFilters, type DeliveryLogFilters } from "../destinations/delivery-log-filters";
 import { listDeliveries } from "../destinations/delivery-log.server";
-import { connectEndpoint, findLiveEndpoint } from "../destinations/endpoints.server";
+import { connectEndpoint, listLiveDestinations } from "../destinations/endpoints.server";
 import { disconnectEndpoint, pauseEndpoint, resumeEndpoint, rotateSigningSecret } from "../destinations/endpoint-lifecycle.server";
 import {
   DeliveryBodyUnavailableError,
@@ -30,7 +30,10 @@ import { EndpointCard } from "../destinations/ui/EndpointCard";
 import { ReceiverHelp } from "../destinations/ui/ReceiverHelp";
 import { SecretReveal } from "../destinations/ui/SecretReveal";
 
-/** The webhook's Manage page: connect, test, rotate, pause, disconnect, and the delivery log with replays. */
+/**
+ * The single-webhook page of earlier versions, kept at its address: connect, test, rotate, pause, disconnect and
+ * the delivery log of the shop's first signed webhook. The Leads tab now links to each destination's own page.
+ */
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const { shop } = await requireAdminShop(request);
@@ -44,7 +47,8 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
     if (!(error instanceof InvalidDeliveryFiltersError)) throw error;
     filterError = error.message;
   }
-  const endpoint = await findLiveEndpoint(db, shop.id);
+  // This page manages one signed webhook: the shop's first. Other destinations have their own pages.
+  const endpoint = (await listLiveDestinations(db, shop.id)).find((d) => d.kind === "webhook") ?? null;
   // One endpoint's log while one is connected; a lead's deliveries, or the shop's history, otherwise.
   const log = await listDeliveries({
     db,

@@ -9,6 +9,7 @@ import { FAILING_AFTER_CONSECUTIVE_FAILURES } from "../../app/destinations/healt
 import { keyRingFromConfig } from "../../app/destinations/key-ring.server";
 import { countFailedDeliveriesSince, replayFailedDeliveriesSince } from "../../app/destinations/replay.server";
 import { loader as leadsLoader } from "../../app/routes/app.leads._index";
+import type { DestinationsSummary } from "../../app/destinations/summary.server";
 import { sampleLead, waitFor } from "../support/delivery";
 import { startHarness, type DeliveryHarness } from "../support/delivery-harness";
 import { respond, startHttpsReceiver, type HttpsReceiver } from "../support/https-receiver";
@@ -27,7 +28,10 @@ describe("endpoint health in the Leads tab", () => {
 
   async function leadsSummary() {
     const data = await leadsLoader({ request: await adminRequest("/app/leads", SHOP), params: {}, context: {} });
-    return (data as { integrations: { webhook: { health: string; consecutiveFailures: number; pausedReason: string | null } } }).integrations.webhook;
+    // The shop has one destination here: the Destinations card lists it.
+    const { destinations } = (data as { destinations: DestinationsSummary }).destinations;
+    expect(destinations).toHaveLength(1);
+    return destinations[0];
   }
 
   /** Records `count` leads, enqueues them, and waits until each has had its first attempt. */

@@ -69,17 +69,19 @@ describe("the webhook integration in a real browser", () => {
     await receiver?.close();
   });
 
-  it("shows the Integrations table in the Leads tab with the webhook not connected", async () => {
+  it("shows the Destinations card in the Leads tab with nothing connected yet", async () => {
     await open("/app/leads");
-    await page.getByRole("heading", { name: "Integrations" }).waitFor();
-    const table = page.locator(".Polaris-DataTable");
-    await expect.poll(() => table.innerText()).toMatch(/Webhook\s+Not connected[\s\S]*Connect[\s\S]*CSV export[\s\S]*Available[\s\S]*Download CSV/);
+    await page.getByRole("heading", { name: "Destinations" }).waitFor();
+    expect(await page.getByTestId("destination-row").count()).toBe(0);
+    await page.getByRole("link", { name: "Add destination" }).waitFor();
+    await page.getByText("CSV export").waitFor();
+    await page.getByRole("button", { name: "Download CSV" }).waitFor();
     await screenshot(page, "integrations-not-connected.png");
   }, 90_000);
 
   it("connects: refuses a private URL in plain words, then shows the secret once with a copy button", async () => {
-    await page.locator(".Polaris-DataTable").getByText("Connect", { exact: true }).click();
-    await page.waitForURL(new RegExp(WEBHOOK_PAGE));
+    // The single-webhook page keeps working at its old address.
+    await open(WEBHOOK_PAGE);
     await page.getByRole("heading", { name: "Connect a webhook" }).waitFor();
 
     await page.getByLabel("Endpoint URL").fill("https://10.0.0.5/hook");
@@ -139,8 +141,8 @@ describe("the webhook integration in a real browser", () => {
     await db.destination.update({ where: { id: endpoint.id }, data: { consecutiveFailures: 6 } });
     try {
       await open("/app/leads");
-      await page.getByText("Your webhook is failing").waitFor();
-      expect(await page.locator(".Polaris-DataTable").innerText()).toMatch(/Webhook\s+(Critical\s+)?Failing/);
+      await page.getByText("1 destination is not receiving leads").waitFor();
+      expect(await page.getByTestId("destination-row").innerText()).toMatch(/Webhook\s+(Critical\s+)?Failing[\s\S]*The last 6 attempts failed/);
       await screenshot(page, "leads-webhook-failing.png");
     } finally {
       await db.destination.update({ where: { id: endpoint.id }, data: { consecutiveFailures: 0 } });
@@ -178,7 +180,8 @@ describe("the webhook integration in a real browser", () => {
     expect(await db.destination.count({ where: { shopId: shop.id, state: { not: "disconnected" } } })).toBe(0);
 
     await open("/app/leads");
-    await expect.poll(() => page.locator(".Polaris-DataTable").innerText()).toMatch(/Webhook\s+Not connected/);
+    await page.getByRole("heading", { name: "Destinations" }).waitFor();
+    expect(await page.getByTestId("destination-row").count()).toBe(0);
     expect(tb.offMachineRequests).toEqual([]);
   });
 });

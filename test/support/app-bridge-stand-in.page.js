@@ -15,7 +15,7 @@
   if (window.shopify) return;
   const script = document.currentScript;
   const params = new URLSearchParams(location.search);
-  const record = { idTokenCalls: 0, authorizedFetches: [], toasts: [] };
+  const record = { idTokenCalls: 0, authorizedFetches: [], toasts: [], resourcePickers: [] };
 
   async function idToken() {
     record.idTokenCalls += 1;
@@ -60,6 +60,14 @@
       hide() {},
     },
     loading() {},
+    // The picker is a modal of the admin; here the test answers it (`provideResourcePicker`), as a merchant
+    // choosing resources would. With no answer given it behaves as a closed picker: undefined.
+    async resourcePicker(options = {}) {
+      record.resourcePickers.push(JSON.parse(JSON.stringify(options)));
+      if (typeof window.appBridgeStandInResourcePicker !== "function") return undefined;
+      const selection = await window.appBridgeStandInResourcePicker(options);
+      return selection ?? undefined;
+    },
   };
   window.appBridgeStandIn = record;
 

@@ -32,11 +32,23 @@ export async function provideSessionTokens(page: Page, mint: () => Promise<strin
   await page.exposeFunction("appBridgeStandInIdToken", mint);
 }
 
-/** What the stand-in saw in the page: token requests, same-origin fetches it authorised, toasts shown. */
+/** What a resource picker answers: the chosen resources (GIDs), or undefined when the merchant closes it. */
+export type PickedResource = { id: string; title?: string; [field: string]: unknown };
+
+/**
+ * Answers `shopify.resourcePicker(options)` on `page` with what `choose` returns for those options, as the
+ * admin's picker answers with the merchant's choice.
+ */
+export async function provideResourcePicker(page: Page, choose: (options: Record<string, unknown>) => PickedResource[] | undefined): Promise<void> {
+  await page.exposeFunction("appBridgeStandInResourcePicker", (options: Record<string, unknown>) => choose(options) ?? null);
+}
+
+/** What the stand-in saw in the page: token requests, same-origin fetches it authorised, toasts shown, pickers opened. */
 export interface StandInRecord {
   idTokenCalls: number;
   authorizedFetches: string[];
   toasts: { id: number; message: string; isError: boolean }[];
+  resourcePickers: Record<string, unknown>[];
 }
 
 export async function standInRecord(page: Page): Promise<StandInRecord | undefined> {

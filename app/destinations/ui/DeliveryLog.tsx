@@ -10,7 +10,14 @@ import { formatUtc, STATUS_BADGE } from "./format";
 import { ReplayFailedSince } from "./ReplayFailedSince";
 
 /** Every delivery with its attempts, filterable by status and date, with replays. */
-export function DeliveryLog(props: { log: DeliveryLogPage; filters: DeliveryLogFilters; filterError: string | null; endpoint: EndpointView | null }) {
+export function DeliveryLog(props: {
+  log: DeliveryLogPage;
+  filters: DeliveryLogFilters;
+  filterError: string | null;
+  endpoint: EndpointView | null;
+  /** Where "Show all deliveries" leads from a lead's deliveries. */
+  allUrl?: string;
+}) {
   const { log, filters, filterError, endpoint } = props;
   const [params] = useSearchParams();
   const [status, setStatus] = useState<string>(filters.status ?? "");
@@ -38,7 +45,7 @@ export function DeliveryLog(props: { log: DeliveryLogPage; filters: DeliveryLogF
             <TextField label="From (UTC)" type="date" name="from" value={from} onChange={setFrom} autoComplete="off" />
             <TextField label="To (UTC)" type="date" name="to" value={to} onChange={setTo} autoComplete="off" />
             <Button submit>Apply</Button>
-            {filters.lead ? <Button url="/app/leads/integrations/webhook">Show all deliveries</Button> : null}
+            {filters.lead ? <Button url={props.allUrl ?? "/app/leads/integrations/webhook"}>Show all deliveries</Button> : null}
           </InlineStack>
         </Form>
         {endpoint ? <ReplayFailedSince endpoint={endpoint} /> : null}

@@ -84,7 +84,7 @@ function TestSend({ destinationId, disabled }: { destinationId: string; disabled
   );
 }
 
-function PauseResume({ endpoint }: { endpoint: EndpointView }) {
+export function PauseResume({ endpoint }: { endpoint: EndpointView }) {
   const fetcher = useFetcher<WebhookActionData>({ key: "webhook-pause" });
   const paused = endpoint.state === "paused";
   const error = errorOf(fetcher.data);
@@ -112,7 +112,7 @@ function PauseResume({ endpoint }: { endpoint: EndpointView }) {
   );
 }
 
-function Rotate({ endpoint, actionData }: { endpoint: EndpointView; actionData: WebhookActionData | undefined }) {
+export function Rotate({ endpoint, actionData }: { endpoint: EndpointView; actionData: WebhookActionData | undefined }) {
   const [overlap, setOverlap] = useState("0");
   const [confirming, setConfirming] = useState(false);
   const navigation = useNavigation();

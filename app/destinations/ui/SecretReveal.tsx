@@ -1,13 +1,13 @@
 import { Banner, BlockStack, Button, InlineStack, Text } from "@shopify/polaris";
 import { useEffect, useState } from "react";
-import type { WebhookActionData } from "./action-data";
+import type { NewDestinationActionData, WebhookActionData } from "./action-data";
 
 /**
  * The signing secret, right after connect or rotate: the one time it is ever shown. It lives only in this
  * action's answer; reloading the page or coming back later shows nothing.
  */
-export function SecretReveal({ actionData }: { actionData: WebhookActionData | undefined }) {
-  const secret = actionData && "secret" in actionData ? actionData.secret : null;
+export function SecretReveal({ actionData }: { actionData: WebhookActionData | NewDestinationActionData | undefined }) {
+  const secret = actionData && "secret" in actionData && typeof actionData.secret === "string" ? actionData.secret : null;
   const [hidden, setHidden] = useState(false);
   const [copied, setCopied] = useState<"idle" | "copied" | "failed">("idle");
   useEffect(() => {
@@ -24,7 +24,7 @@ export function SecretReveal({ actionData }: { actionData: WebhookActionData | u
       setCopied("failed");
     }
   };
-  const overlapUntil = actionData?.intent === "rotate" && "previousSecretUntil" in actionData ? actionData.previousSecretUntil : null;
+  const overlapUntil = actionData?.intent === "rotate" && "previousSecretUntil" in actionData ? (actionData.previousSecretUntil as string | null) : null;
   return (
     <Banner tone="warning" title="Copy your signing secret now. It will not be shown again.">
       <BlockStack gap="300">
