@@ -62,6 +62,7 @@ describe("adding Mailchimp as an HTTP request destination in a real browser", ()
   let standIn: ApiStandIn;
   let shop: { id: string; domain: string };
   const answers: { method: string; url: string; body: string }[] = [];
+  const pageProblems: string[] = [];
 
   beforeAll(async () => {
     shop = await installShop(SHOP);
@@ -81,6 +82,10 @@ describe("adding Mailchimp as an HTTP request destination in a real browser", ()
     context = await tb.newContext();
     page = await context.newPage();
     await provideSessionTokens(page, () => sessionToken(SHOP));
+    page.on("pageerror", (error) => pageProblems.push(`uncaught: ${error.message}`));
+    page.on("console", (message) => {
+      if (message.type() === "error") pageProblems.push(`console: ${message.text()}`);
+    });
     page.on("response", async (response) => {
       if (!response.url().startsWith(server.url)) return;
       answers.push({ method: response.request().method(), url: response.url(), body: await response.text().catch(() => "") });
@@ -115,6 +120,15 @@ describe("adding Mailchimp as an HTTP request destination in a real browser", ()
     expect(await page.getByLabel("URL").inputValue()).toBe(`https://us21.api.mailchimp.com/3.0/lists/${LIST_ID}/members/{{ email | downcase | md5 }}`);
     expect(await page.getByLabel("Header 1 value").getAttribute("type")).toBe("password");
     await screenshot(page, "http-request-mailchimp-preview.png");
+
+    // Beside the form: every field a template can use, with the sample lead's values, and the no-code guide.
+    const reference = await page.getByTestId("field-reference").innerText();
+    expect(reference).toMatch(/utm\.source\s+text or empty\s+utm_source of the visit[^\n]*\s+"instagram"/);
+    expect(reference).toMatch(/delivery_id\s+text/);
+    expect(JSON.parse(await page.getByTestId("sample-lead-json").innerText())).toMatchObject({ event: "lead_captured", email: "ana.silva@example.com" });
+    await page.getByRole("tab", { name: "n8n" }).click();
+    await page.getByTestId("no-code-n8n").getByText(/Production URL/).waitFor();
+    await page.getByText(/Verify the raw body, not re-serialised JSON/).waitFor();
 
     // No answer from the app ever carried the key, in any form.
     const basic = Buffer.from(`tryonleads:${API_KEY}`).toString("base64");
@@ -162,5 +176,29 @@ describe("adding Mailchimp as an HTTP request destination in a real browser", ()
     expect(await page.getByRole("link", { name: "Continue to the destination" }).getAttribute("href")).toContain(`/app/leads/destinations/${row.id}`);
     expect(answers.filter((a) => a.body.includes(secret)).map((a) => a.method)).toEqual(["POST"]);
     expect(tb.offMachineRequests).toEqual([]);
+  });
+
+  it("opens the saved destination's edit page with the key shown as stored, and a test still sends the stored key", async () => {
+    const row = await db.destination.findFirstOrThrow({ where: { shopId: shop.id, kind: "http_request" } });
+    const response = await page.goto(server.url + embeddedPath(await sessionToken(SHOP), `/app/leads/destinations/${row.id}/request`));
+    expect(response?.status()).toBe(200);
+    await page.getByRole("heading", { name: "Edit Mailchimp newsletter" }).waitFor();
+    const value = page.getByLabel("Header 1 value");
+    expect(await value.inputValue()).toBe("");
+    expect(await value.getAttribute("placeholder")).toBe("•••••••• (stored; type to replace)");
+    await expect.poll(() => page.getByTestId("preview-headers").innerText().catch(() => ""), { timeout: 15_000 }).toContain("authorization: ••••••••");
+
+    const before = standIn.requests.length;
+    await page.getByRole("button", { name: "Send test" }).click();
+    await page.getByText("The receiver accepted the test: HTTP 200", { exact: false }).waitFor({ timeout: 20_000 });
+    const sent = standIn.requests.slice(before);
+    expect(sent.map((r) => header(r, "authorization"))).toEqual([`Basic ${Buffer.from(`tryonleads:${API_KEY}`).toString("base64")}`]);
+    expect(header(sent[0], "x-tryoncloud-signature")).toMatch(/^sha256=[0-9a-f]{64}$/);
+    await screenshot(page, "http-request-edit-stored-key.png");
+    expect(answers.filter((a) => a.body.includes(API_KEY))).toEqual([]);
+  });
+
+  it("ran without script errors", () => {
+    expect(pageProblems).toEqual([]);
   });
 });

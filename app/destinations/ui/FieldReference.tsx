@@ -1,7 +1,8 @@
-import { BlockStack, Card, DataTable, Text } from "@shopify/polaris";
+import { BlockStack, Card, Text } from "@shopify/polaris";
 import type { FieldReferenceHelp } from "../http-request/editor-help.server";
 
 const mono = { fontFamily: "ui-monospace, SFMono-Regular, Menlo, monospace", fontSize: 12 };
+const cell = { padding: "6px 8px", borderBottom: "1px solid #e3e3e3", verticalAlign: "top" as const };
 
 /**
  * Every field a template (or a webhook body) can use, with its type, meaning and the sample lead's value,
@@ -16,17 +17,26 @@ export function FieldReference({ reference }: { reference: FieldReferenceHelp })
           Write a field between double braces, such as {"{{ email | json }}"}. A webhook body carries the same fields under the
           same names. Fields marked “or empty” are empty when the lead has none: test them with {"{% if utm.source %}"}.
         </Text>
-        <div data-testid="field-reference">
-          <DataTable
-            columnContentTypes={["text", "text", "text", "text"]}
-            headings={["Field", "Type", "Meaning", "Sample value"]}
-            rows={reference.fields.map((f) => [
-              <code key="name" style={mono}>{f.name}</code>,
-              f.type,
-              f.description,
-              <code key="example" style={{ ...mono, wordBreak: "break-all" }}>{f.example}</code>,
-            ])}
-          />
+        <div data-testid="field-reference" style={{ overflowX: "auto" }}>
+          <table style={{ width: "100%", borderCollapse: "collapse", fontSize: 13 }}>
+            <thead>
+              <tr>
+                {["Field", "Type", "Meaning", "Sample value"].map((h) => (
+                  <th key={h} scope="col" style={{ ...cell, textAlign: "left", fontWeight: 600 }}>{h}</th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {reference.fields.map((f) => (
+                <tr key={f.name}>
+                  <td style={{ ...cell, whiteSpace: "nowrap" }}><code style={mono}>{f.name}</code></td>
+                  <td style={cell}>{f.type}</td>
+                  <td style={cell}>{f.description}</td>
+                  <td style={{ ...cell, maxWidth: 260 }}><code style={{ ...mono, wordBreak: "break-all" }}>{f.example}</code></td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
         </div>
         <Text as="h3" variant="headingSm">The sample lead as JSON ({"{{ lead | json }}"})</Text>
         <pre data-testid="sample-lead-json" style={{ ...mono, margin: 0, padding: 12, background: "#f6f6f7", borderRadius: 8, overflowX: "auto" }}>
