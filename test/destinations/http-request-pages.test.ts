@@ -218,10 +218,19 @@ describe("the new HTTP request destination page", () => {
     expect(parseHttpCredentials(openCredentials(row.credentialsCiphertext!, ring, row)).headers).toEqual({ Authorization: `Bearer ${TOKEN}` });
   });
 
-  it("answers 400 for a form it cannot read", async () => {
+  it("answers 400 for a form it cannot read or text the input policy refuses, and 413 for an oversized form", async () => {
     const shop = await newShop();
     expect((await postNew(shop.domain, { intent: "save", definition: "{not json" })).status).toBe(400);
     expect((await postNew(shop.domain, { intent: "delete" })).status).toBe(400);
+    expect((await postNew(shop.domain, { intent: "save", definition: JSON.stringify(definition()).replace("POST", "PO\u0000ST") })).status).toBe(400);
+    expect((await postNew(shop.domain, form("save", definition(), { name: "two\nlines" }))).status).toBe(400);
+    expect((await postNew(shop.domain, form("save", definition({ body: "x".repeat(600 * 1024) })))).status).toBe(413);
+    // A long multi-line template travels whole (JSON keeps its line breaks out of the form's text rule).
+    const long = `{\n  "email": {{ email | json }},\n  "note": ${JSON.stringify("n".repeat(15_000))}\n}`;
+    const preview = await postNew(shop.domain, form("preview", definition({ body: long })));
+    expect(preview.status).toBe(200);
+    expect(preview.data && "request" in preview.data ? preview.data.request.body.split("\n") : []).toHaveLength(4);
+    expect(await db.destination.count({ where: { shopId: shop.id } })).toBe(0);
   });
 });
 
