@@ -51,7 +51,8 @@ export const action = async ({ request, context }: ActionFunctionArgs) => {
     switch (intent.intent) {
       case "preview": {
         const preview = await previewDestinationRequest({ db, shop, ring, definition: intent.definition });
-        if (!preview.ok) return data<EditorActionData>({ intent: "preview", ok: false, problems: preview.problems }, { status: 422 });
+        // What keeps the request from rendering is the preview's answer, not a refusal: nothing is stored.
+        if (!preview.ok) return data<EditorActionData>({ intent: "preview", ok: false, problems: preview.problems });
         return data<EditorActionData>({ intent: "preview", ok: true, request: preview.request, basedOn: preview.basedOn });
       }
       case "send_test": {

@@ -161,10 +161,11 @@ describe("the new HTTP request destination page", () => {
     expect(answer.text).not.toContain("sk_live");
   });
 
-  it("GIVEN a template error THEN the preview answers 422 with the field and line, without saving", async () => {
+  it("GIVEN a template error THEN the preview answers with the field and line instead of a request, without saving", async () => {
     const shop = await newShop();
     const answer = await postNew(shop.domain, form("preview", definition({ body: '{\n  "email": {{ emial | json }}\n}' })));
-    expect(answer.status).toBe(422);
+    expect(answer.status).toBe(200);
+    expect(answer.data).toMatchObject({ intent: "preview", ok: false });
     expect(answer.data && "problems" in answer.data ? answer.data.problems : []).toEqual([
       expect.objectContaining({ field: "body", line: 2, message: expect.stringMatching(/"emial" is not a field/) }),
     ]);
@@ -216,6 +217,15 @@ describe("the new HTTP request destination page", () => {
     expect(row).toMatchObject({ shopId: shop.id, kind: "http_request", name: "My CRM", state: "active" });
     expect(JSON.stringify(row)).not.toContain(TOKEN);
     expect(parseHttpCredentials(openCredentials(row.credentialsCiphertext!, ring, row)).headers).toEqual({ Authorization: `Bearer ${TOKEN}` });
+  });
+
+  it("GIVEN the shop's destinations are at their limit THEN saving answers 409 in plain words and stores nothing", async () => {
+    const shop = await newShop();
+    for (let i = 0; i < 10; i++) await saved(shop);
+    const answer = await postNew(shop.domain, form("save", definition(), { secretValues: JSON.stringify({ Authorization: `Bearer ${TOKEN}` }) }));
+    expect(answer.status).toBe(409);
+    expect(answer.data).toMatchObject({ intent: "save", error: expect.stringMatching(/up to 10 destinations/) });
+    expect(await db.destination.count({ where: { shopId: shop.id } })).toBe(10);
   });
 
   it("answers 400 for a form it cannot read or text the input policy refuses, and 413 for an oversized form", async () => {

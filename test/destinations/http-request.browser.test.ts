@@ -196,6 +196,11 @@ describe("adding Mailchimp as an HTTP request destination in a real browser", ()
     expect(header(sent[0], "x-tryoncloud-signature")).toMatch(/^sha256=[0-9a-f]{64}$/);
     await screenshot(page, "http-request-edit-stored-key.png");
     expect(answers.filter((a) => a.body.includes(API_KEY))).toEqual([]);
+
+    // A mistake in the template shows at the field, with its line, as it is typed.
+    await page.getByLabel("Body template").fill('{\n  "email_address": {{ email | jsn }}\n}');
+    await page.getByText(/Line 2, column \d+: there is no filter called "jsn"/).first().waitFor({ timeout: 15_000 });
+    await screenshot(page, "http-request-edit-template-error.png");
   });
 
   it("ran without script errors", () => {
