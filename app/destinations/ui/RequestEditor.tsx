@@ -179,7 +179,8 @@ export function RequestEditor(props: {
             </Button>
           </InlineStack>
           <RequestPreview data={preview.data} loading={preview.state !== "idle"} empty={form.url.trim() === ""} />
-          <TestResult data={test.data} problems={testProblems} />
+          {/* A result is shown for the request as it was tested; a change to the form puts it away. */}
+          <TestResult data={sentWith.current.test === snapshot && test.state === "idle" ? test.data : undefined} problems={testProblems} />
         </BlockStack>
       </Card>
     </BlockStack>
