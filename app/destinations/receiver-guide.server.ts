@@ -33,6 +33,8 @@ export interface ReceiverGuide {
   steps: string[];
   snippets: Snippet[];
   toleranceSeconds: number;
+  /** Receiving leads in automation tools, and the signature pitfalls. */
+  noCode: NoCodeGuide;
 }
 
 /** How PHP and Rack expose a request header: HTTP_ plus the name in capitals with underscores. */
@@ -199,8 +201,101 @@ post "/webhooks/tryon" do
 end
 `;
 
+/**
+ * The no-code part of the receiver guide: how to receive leads in Zapier, Make, n8n and Node-RED, and the
+ * three things that make signature checks fail in such tools.
+ */
+
+export interface NoCodeTool {
+  id: "zapier" | "make" | "n8n" | "node-red";
+  name: string;
+  steps: string[];
+  /** How to make sure a request comes from this app, in that tool. */
+  verify: string;
+}
+
+export interface SignaturePitfall {
+  title: string;
+  detail: string;
+}
+
+export interface NoCodeGuide {
+  intro: string;
+  tools: NoCodeTool[];
+  pitfalls: SignaturePitfall[];
+}
+
+export const NO_CODE_GUIDE: NoCodeGuide = {
+  intro:
+    "No developer? An automation tool can receive each lead and pass it on to any app. Add an HTTP request destination with the tool's preset (or a signed webhook pointing at the tool's URL), then press Send test so the tool learns the lead's fields.",
+  tools: [
+    {
+      id: "zapier",
+      name: "Zapier",
+      steps: [
+        "Create a Zap. As the trigger choose Webhooks by Zapier, event Catch Hook.",
+        "Copy the webhook URL Zapier shows and paste it into the Zapier preset here.",
+        "Press Send test here, then Test trigger in Zapier: the lead's fields (email, product, consent…) appear.",
+        "Add the steps that use the lead (a CRM, a spreadsheet, an email tool) and publish the Zap.",
+      ],
+      verify: "The catch hook URL is the key: keep it private. To check signatures instead, use Catch Raw Hook and a Code by Zapier step that computes the HMAC over the raw body.",
+    },
+    {
+      id: "make",
+      name: "Make",
+      steps: [
+        "Create a scenario that starts with Webhooks > Custom webhook, and click Add to make a webhook.",
+        "Copy its address and paste it into the Make preset here.",
+        "Click Run once in Make, then press Send test here: Make learns the lead's fields from the test.",
+        "Add the modules that use the lead and switch the scenario on.",
+      ],
+      verify: "Give the webhook an API key in Make and enter the same key in the preset: it is sent in the x-make-apikey header and Make refuses requests without it.",
+    },
+    {
+      id: "n8n",
+      name: "n8n",
+      steps: [
+        "Create a workflow that starts with a Webhook node, HTTP method POST.",
+        "Copy the node's Production URL (not the Test URL) into the n8n preset here.",
+        "Activate the workflow, then press Send test here: the test lead appears in the executions.",
+        "Add the nodes that use the lead.",
+      ],
+      verify: "Set the Webhook node's Authentication to Header Auth and enter the same header name and value in the preset. To check signatures, turn on the node's Raw Body option and compute the HMAC with a Crypto node over that raw body.",
+    },
+    {
+      id: "node-red",
+      name: "Node-RED",
+      steps: [
+        "Add an http in node (method POST, a URL such as /tryon-leads), a function or change node that uses msg.payload, and an http response node (status 200).",
+        "Make Node-RED reachable at a public https:// address (a reverse proxy with a certificate), then deploy.",
+        "Add an HTTP request destination with a blank request: method POST, that address, body {{ lead | json }}.",
+        "Press Send test here: the test lead arrives as msg.payload.",
+      ],
+      verify: "The http in node parses JSON before your flow sees it, so the exact bytes that were signed are gone. Add a secret header to the destination (tick Secret) and check it in a switch node on msg.req.headers instead.",
+    },
+  ],
+  pitfalls: [
+    {
+      title: "Verify the raw body, not re-serialised JSON",
+      detail:
+        "The signature covers the exact bytes that were sent. A tool that parses the JSON and turns it back into text changes spaces, key order or escapes, and the HMAC no longer matches. Take the raw body (Catch Raw Hook, Raw Body, JSON pass-through) before anything parses it.",
+    },
+    {
+      title: "During a rotation the header carries two values",
+      detail:
+        `While an old signing secret is still allowed, ${HEADER_SIGNATURE} holds two entries separated by a comma (sha256=…, sha256=…) and ${HEADER_STANDARD_SIGNATURE} two separated by a space (v1,… v1,…). Split the header and accept the request if any entry matches.`,
+    },
+    {
+      title: "Which key each signature uses",
+      detail:
+        `The sha256= signature in ${HEADER_SIGNATURE} is keyed with the secret string exactly as shown, whsec_ included. The Standard Webhooks signature in ${HEADER_STANDARD_SIGNATURE} is keyed with the bytes you get by base64-decoding the part after whsec_, and signs the delivery id, the timestamp and the body joined by dots.`,
+    },
+  ],
+};
+
 export const RECEIVER_GUIDE: ReceiverGuide = {
   toleranceSeconds: TOLERANCE,
+  noCode: NO_CODE_GUIDE,
   headers: [
     { name: HEADER_SIGNATURE, meaning: "sha256=<hex>: HMAC-SHA256 of the raw body, keyed with your signing secret string. While a secret is being rotated it carries two signatures separated by a comma: accept the request if either matches." },
     { name: HEADER_TIMESTAMP, meaning: "When this attempt was sent, in Unix seconds. Refuse requests older than 5 minutes." },

@@ -30,12 +30,20 @@ export function readAdminQuery(request: Request): URLSearchParams {
   }
 }
 
+/** What a form with long fields (templates) may hold beyond the defaults. */
+export interface AdminFormLimits {
+  /** @defaultValue MAX_ADMIN_BODY_BYTES */
+  maxBytes?: number;
+  /** Fields allowed to be longer than the default, with their own rule. */
+  longFields?: Readonly<Record<string, TextRule>>;
+}
+
 /** An admin action's form fields, checked. An empty body without a content type is an empty form. */
-export async function readAdminForm(request: Request): Promise<URLSearchParams> {
+export async function readAdminForm(request: Request, limits: AdminFormLimits = {}): Promise<URLSearchParams> {
   const type = (request.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
   let bytes: Buffer;
   try {
-    bytes = await readBodyWithLimit(request, MAX_ADMIN_BODY_BYTES);
+    bytes = await readBodyWithLimit(request, limits.maxBytes ?? MAX_ADMIN_BODY_BYTES);
   } catch (error) {
     throw refusalOf(error);
   }
@@ -43,7 +51,7 @@ export async function readAdminForm(request: Request): Promise<URLSearchParams> 
     throw refusal(415, "body", "Send the form as application/x-www-form-urlencoded");
   }
   try {
-    return parseFormEncoded(decodeUtf8(bytes, "body"), { ...ADMIN_FORM_RULE, source: "body" });
+    return parseFormEncoded(decodeUtf8(bytes, "body"), { ...ADMIN_FORM_RULE, source: "body", longFields: limits.longFields });
   } catch (error) {
     throw refusalOf(error);
   }

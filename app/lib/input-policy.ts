@@ -75,6 +75,8 @@ export interface FormRule {
   maxFields: number;
   /** Named in errors about the whole text, and for a field whose own name is unreadable. */
   source: "query" | "body";
+  /** Fields allowed more than `maxValueLength` (a template, a list as JSON), by name: their own rule. */
+  longFields?: Readonly<Record<string, TextRule>>;
 }
 
 export const ADMIN_FORM_RULE: Omit<FormRule, "source"> = { maxValueLength: 4096, maxFields: 50 };
@@ -100,7 +102,8 @@ export function parseFormEncoded(text: string, rule: FormRule): URLSearchParams 
       throw new InputRefusedError(rule.source, `${rule.source} has a field whose name is not valid text`);
     }
     const value = percentDecode(rawValue, name);
-    params.append(name, checkText(name, value, { maxLength: rule.maxValueLength }));
+    const own = rule.longFields && Object.hasOwn(rule.longFields, name) ? rule.longFields[name] : undefined;
+    params.append(name, checkText(name, value, own ?? { maxLength: rule.maxValueLength }));
   }
   return params;
 }

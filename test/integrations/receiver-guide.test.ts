@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { createHmac } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
 import os from "node:os";
@@ -6,7 +7,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createWebhookSender } from "../../app/delivery/http-sender.server";
 import { buildSignatureHeaders, generateSigningSecret } from "../../app/delivery/signing";
-import { RECEIVER_GUIDE } from "../../app/destinations/receiver-guide.server";
+import { NO_CODE_GUIDE, RECEIVER_GUIDE } from "../../app/destinations/receiver-guide.server";
 import { getTestCertificates } from "../support/test-certificates";
 import { LOOPBACK_POLICY } from "./helpers";
 
@@ -118,5 +119,67 @@ describe("the receiver guide", () => {
       for (const needle of needles) expect(snippet(id).includes(needle), `${id} snippet uses ${needle}`).toBe(true);
     }
     for (const id of ["node", "python", "php", "ruby"]) expect(snippet(id)).toMatch(/split\(|explode\(/);
+  });
+});
+
+/**
+ * The no-code part of the guide: its set-up steps per tool, and the three signature pitfalls, each checked
+ * against what the app really signs (as a tool's HMAC step would compute it), so that the advice cannot
+ * drift from the signing code.
+ */
+describe("the no-code receiver guide", () => {
+  const hmac = (key: string | Buffer, data: string | Buffer, encoding: "hex" | "base64") => createHmac("sha256", key).update(data).digest(encoding);
+  const headersFor = (body: string, secrets: string[]) => buildSignatureHeaders({
+    deliveryId: "dlv_nocode_1", event: "lead_captured", shop: "guide.myshopify.com", body, secrets, timestampSeconds: 1_760_000_000, userAgent: "test",
+  });
+  // A body as an HTTP request template renders it: spaces and line breaks that a JSON parser drops.
+  const rawBody = '{\n  "email": "ana@example.com",\n  "consent": true\n}';
+
+  it("gives set-up steps and a way to check the sender for Zapier, Make, n8n and Node-RED", () => {
+    expect(NO_CODE_GUIDE.tools.map((t) => t.name)).toEqual(["Zapier", "Make", "n8n", "Node-RED"]);
+    for (const tool of NO_CODE_GUIDE.tools) {
+      expect(tool.steps.length, tool.name).toBeGreaterThanOrEqual(3);
+      expect(tool.steps.join(" "), tool.name).toMatch(/Send test/);
+      expect(tool.verify.length, tool.name).toBeGreaterThan(40);
+    }
+    expect(RECEIVER_GUIDE.noCode).toBe(NO_CODE_GUIDE);
+    expect(NO_CODE_GUIDE.pitfalls.map((p) => p.title)).toEqual([
+      "Verify the raw body, not re-serialised JSON",
+      "During a rotation the header carries two values",
+      "Which key each signature uses",
+    ]);
+  });
+
+  it("pitfall 1: the signature matches the raw body and not the same JSON serialised again", () => {
+    const secret = generateSigningSecret();
+    const offered = headersFor(rawBody, [secret])["x-tryoncloud-signature"];
+    const reserialised = JSON.stringify(JSON.parse(rawBody));
+    expect(reserialised).not.toBe(rawBody);
+    expect(offered).toBe(`sha256=${hmac(secret, rawBody, "hex")}`);
+    expect(offered).not.toBe(`sha256=${hmac(secret, reserialised, "hex")}`);
+    expect(NO_CODE_GUIDE.pitfalls[0].detail).toMatch(/exact bytes/);
+  });
+
+  it("pitfall 2: during a rotation each signature header carries two entries, and either secret matches one", () => {
+    const [newer, older] = [generateSigningSecret(), generateSigningSecret()];
+    const headers = headersFor(rawBody, [newer, older]);
+    const contract = headers["x-tryoncloud-signature"].split(",").map((part) => part.trim());
+    const standard = headers["webhook-signature"].split(" ");
+    expect(contract).toEqual([`sha256=${hmac(newer, rawBody, "hex")}`, `sha256=${hmac(older, rawBody, "hex")}`]);
+    expect(standard).toHaveLength(2);
+    expect(NO_CODE_GUIDE.pitfalls[1].detail).toContain("x-tryoncloud-signature holds two entries separated by a comma");
+    expect(NO_CODE_GUIDE.pitfalls[1].detail).toContain("webhook-signature two separated by a space");
+  });
+
+  it("pitfall 3: sha256= is keyed with the secret string as shown; Standard Webhooks with the base64-decoded part after whsec_", () => {
+    const secret = generateSigningSecret();
+    const decoded = Buffer.from(secret.slice("whsec_".length), "base64");
+    const headers = headersFor(rawBody, [secret]);
+    expect(headers["x-tryoncloud-signature"]).toBe(`sha256=${hmac(secret, rawBody, "hex")}`);
+    expect(headers["x-tryoncloud-signature"]).not.toBe(`sha256=${hmac(decoded, rawBody, "hex")}`);
+    const signed = `dlv_nocode_1.1760000000.${rawBody}`;
+    expect(headers["webhook-signature"]).toBe(`v1,${hmac(decoded, signed, "base64")}`);
+    expect(headers["webhook-signature"]).not.toBe(`v1,${hmac(secret, signed, "base64")}`);
+    expect(NO_CODE_GUIDE.pitfalls[2].detail).toMatch(/exactly as shown, whsec_ included.*base64-decoding the part after whsec_/s);
   });
 });

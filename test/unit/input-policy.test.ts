@@ -69,6 +69,15 @@ describe("the input policy", () => {
     expect([...params]).toEqual([["q", "café frames"], ["product", ""], ["empty", ""], ["q", "2"]]);
   });
 
+  it("GIVEN a long field with its own rule THEN only that field may be longer (and multiline when its rule says so)", () => {
+    const rule = { ...FORM, longFields: { body: { maxLength: 300, multiline: true } } };
+    const long = encodeURIComponent(`{\n${"x".repeat(200)}\n}`);
+    expect(parseFormEncoded(`body=${long}`, rule).get("body")).toHaveLength(204);
+    expect(refusal(() => parseFormEncoded(`q=${long}`, rule))).toEqual({ field: "q", message: "q contains a control character" });
+    expect(refusal(() => parseFormEncoded(`body=${"x".repeat(301)}`, rule))).toEqual({ field: "body", message: "body must be at most 300 characters" });
+    expect(refusal(() => parseFormEncoded("body=a%00", rule))).toEqual({ field: "body", message: "body contains a control character" });
+  });
+
   it.each([
     ["%00 in a value", "q=a%00", { field: "q", message: "q contains a control character" }],
     ["invalid percent-encoding", "q=%ZZ", { field: "q", message: "q has invalid percent-encoding" }],

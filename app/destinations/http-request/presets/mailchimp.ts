@@ -60,8 +60,9 @@ export const mailchimpPreset: HttpRequestPreset = {
         bodyEncoding: "json",
         body,
       },
-      // Mailchimp ignores the user name; it names the app in Mailchimp's logs.
-      secretValues: { Authorization: `Basic ${Buffer.from(`tryonleads:${apiKey}`, "utf8").toString("base64")}` },
+      // Mailchimp ignores the user name; it names the app in Mailchimp's logs. btoa (not Buffer) so that the
+      // admin page can build the preset in the browser; the key is plain ASCII, as its pattern requires.
+      secretValues: { Authorization: `Basic ${btoa(`tryonleads:${apiKey}`)}` },
     };
   },
 };
