@@ -24,6 +24,10 @@ import { InvalidFiltersError, parseLeadFilters } from "../leads/filters";
 import { InvalidCursorError, listLeads, listTriedProducts, type DeliverySummary } from "../leads/leads.server";
 import { integrationsSummary } from "../destinations/summary.server";
 import { IntegrationsCard, WEBHOOK_PAGE, WebhookHealthBanner } from "../destinations/ui/IntegrationsCard";
+import { cachedLeadsActivity } from "../leads/activity.server";
+import { LeadsChart } from "../leads/ui/LeadsChart";
+import { listLiveDestinations } from "../destinations/endpoints.server";
+import { SendToMenu } from "../leads/ui/SendToMenu";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const { shop } = await requireAdminShop(request);
@@ -52,12 +56,15 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
     throw new Response("Invalid page cursor", { status: 400 });
   }
   const filtered = Boolean(filters.q || filters.product || filters.from || filters.to);
-  const [products, anyLead, integrations] = await Promise.all([
+  // The chart's figures are not awaited: they stream in after the page (see LeadsChart).
+  const activity = cachedLeadsActivity(db, shop.id);
+  const [products, anyLead, integrations, sendTargets] = await Promise.all([
     listTriedProducts(db, shop.id),
     filtered || page.rows.length ? Promise.resolve(true) : db.lead.findFirst({ where: { shopId: shop.id }, select: { id: true } }).then(Boolean),
     integrationsSummary(db, shop.id),
+    listLiveDestinations(db, shop.id).then((list) => list.map((d) => ({ id: d.id, name: d.name }))),
   ]);
-  return { page, products, filters, filterError, hasAnyLead: anyLead, integrations };
+  return { page, products, filters, filterError, hasAnyLead: anyLead, integrations, activity, sendTargets };
 };
 
 const DELIVERY_BADGE: Record<DeliverySummary, { tone?: "success" | "critical" | "attention" | "info" | "warning"; label: string }> = {
@@ -109,7 +116,7 @@ function ExportButton({ label = "Export CSV" }: { label?: string }) {
 }
 
 export default function LeadsPage() {
-  const { page, products, filters, filterError, hasAnyLead, integrations } = useLoaderData<typeof loader>();
+  const { page, products, filters, filterError, hasAnyLead, integrations, activity, sendTargets } = useLoaderData<typeof loader>();
   const navigate = useNavigate();
   const navigation = useNavigation();
   const [params] = useSearchParams();
@@ -130,6 +137,7 @@ export default function LeadsPage() {
     return (
       <Page title="Leads">
         <BlockStack gap="400">
+          <LeadsChart activity={activity} />
           <Card>
             <EmptyState heading="No try-on leads yet" image="/empty-leads.svg">
               <p>
@@ -172,6 +180,7 @@ export default function LeadsPage() {
             </Link>
           )}
         </IndexTable.Cell>
+        <IndexTable.Cell><SendToMenu leadId={lead.id} destinations={sendTargets} /></IndexTable.Cell>
       </IndexTable.Row>
     );
   });
@@ -179,6 +188,9 @@ export default function LeadsPage() {
   return (
     <Page title="Leads" primaryAction={<ExportButton />}>
       <Layout>
+        <Layout.Section>
+          <LeadsChart activity={activity} />
+        </Layout.Section>
         {integrations.webhook.health === "failing" || integrations.webhook.health === "paused" ? (
           <Layout.Section>
             <WebhookHealthBanner summary={integrations} />
@@ -229,6 +241,7 @@ export default function LeadsPage() {
                 { title: "When (UTC)" },
                 { title: "Tagged in Shopify" },
                 { title: "Webhook" },
+                { title: "Send", hidden: true },
               ]}
               pagination={{
                 hasNext: Boolean(page.nextCursor),
