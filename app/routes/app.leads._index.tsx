@@ -137,7 +137,6 @@ export default function LeadsPage() {
     return (
       <Page title="Leads">
         <BlockStack gap="400">
-          <LeadsChart activity={activity} />
           <Card>
             <EmptyState heading="No try-on leads yet" image="/empty-leads.svg">
               <p>
@@ -148,6 +147,7 @@ export default function LeadsPage() {
               </p>
             </EmptyState>
           </Card>
+          <LeadsChart activity={activity} />
           <IntegrationsCard summary={integrations} exportAction={<ExportButton label="Download CSV" />} />
         </BlockStack>
       </Page>

@@ -12,6 +12,22 @@ import { CHART_HEIGHT, CHART_TITLES, formatDay, formatDuration } from "./chart-f
 const DELIVERED_COLORS = ["#29845a", "#2c6ecb", "#8051ff", "#b98900", "#0094d5"];
 const FAILED_COLORS = ["#e51c00", "#f49342", "#c5280c", "#ff8a5c", "#d82c0d"];
 
+/** Room under the deliveries chart for its legend: every series by name (the library's own folds them into "+N more"). */
+const LEGEND_HEIGHT = 44;
+
+function SeriesLegend({ series }: { series: DataSeries[] }) {
+  return (
+    <ul style={{ height: LEGEND_HEIGHT, overflowY: "auto", margin: 0, padding: "4px 0 0", listStyle: "none", display: "flex", flexWrap: "wrap", gap: "2px 12px" }} aria-label="Legend">
+      {series.map((s) => (
+        <li key={s.name} style={{ display: "flex", alignItems: "center", gap: 4 }}>
+          <span aria-hidden style={{ width: 10, height: 10, borderRadius: 2, background: typeof s.color === "string" ? s.color : undefined }} />
+          <Text as="span" variant="bodySm" tone="subdued">{s.name}</Text>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 export default function LeadsActivityCharts({ activity }: { activity: LeadsActivity }) {
   const points = (values: (number | null)[]) => activity.days.map((day, i) => ({ key: day, value: values[i] }));
   const leads: DataSeries[] = [{ name: "Leads", data: points(activity.leads) }];
@@ -40,7 +56,12 @@ export default function LeadsActivityCharts({ activity }: { activity: LeadsActiv
           <Text as="h3" variant="headingSm">{CHART_TITLES[1]}</Text>
           <div style={{ height: CHART_HEIGHT }} data-testid="chart-deliveries">
             {deliveries.length ? (
-              <BarChart data={deliveries} type="stacked" xAxisOptions={xAxis} yAxisOptions={count} isAnimated={false} />
+              <>
+                <div style={{ height: CHART_HEIGHT - LEGEND_HEIGHT }}>
+                  <BarChart data={deliveries} type="stacked" showLegend={false} xAxisOptions={xAxis} yAxisOptions={count} isAnimated={false} />
+                </div>
+                <SeriesLegend series={deliveries} />
+              </>
             ) : (
               <Text as="p" tone="subdued">No lead was sent to a destination in these 30 days.</Text>
             )}
