@@ -9,10 +9,4 @@ export function formatDay(day: string): string {
   return dayFormat.format(new Date(`${day}T00:00:00.000Z`));
 }
 
-/** Milliseconds in words a merchant reads: `850 ms`, `1.2 s`, `3 min`. */
-export function formatDuration(ms: number): string {
-  if (ms < 1_000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1_000).toFixed(ms < 10_000 ? 1 : 0)} s`;
-  if (ms < 3_600_000) return `${Math.round(ms / 60_000)} min`;
-  return `${(ms / 3_600_000).toFixed(1)} h`;
-}
+export { formatDuration } from "../../lib/format-duration";
