@@ -92,6 +92,24 @@ describe("the Leads tab's chart in a real browser", () => {
     expect(await chart.getByTestId("chart-latency").innerText()).toContain("95% of leads within");
     // The charts fill the space the placeholder held: the table below never moved.
     expect(await cls(page)).toBeLessThan(0.05);
+
+    // The next page of leads keeps the chart drawn: it is neither blanked nor drawn again.
+    await page.evaluate(() => {
+      const w = window as unknown as { __chartGone: boolean };
+      w.__chartGone = false;
+      const root = document.querySelector("[data-testid=chart-deliveries]")!;
+      new MutationObserver(() => {
+        if (!document.querySelector("[data-testid=chart-deliveries] svg")) w.__chartGone = true;
+      }).observe(root, { childList: true, subtree: true });
+      root.setAttribute("data-original", "1");
+    });
+    const firstEmail = await page.locator(".Polaris-IndexTable__TableRow").first().innerText();
+    await page.getByRole("button", { name: "Next" }).click();
+    await page.waitForURL(/after=/);
+    await expect.poll(() => page.locator(".Polaris-IndexTable__TableRow").first().innerText()).not.toBe(firstEmail);
+    await page.waitForTimeout(500);
+    expect(await page.locator("[data-testid=chart-deliveries][data-original] svg").count()).toBeGreaterThan(0);
+    expect(await page.evaluate(() => (window as unknown as { __chartGone: boolean }).__chartGone)).toBe(false);
     await page.close();
   }, 90_000);
 

@@ -1,5 +1,4 @@
-import { Suspense, lazy, useEffect, useState, type ReactNode } from "react";
-import { Await } from "@remix-run/react";
+import { Suspense, lazy, memo, useEffect, useState, type ReactNode } from "react";
 import { BlockStack, Box, Card, InlineGrid, Text } from "@shopify/polaris";
 import type { LeadsActivity } from "../activity.server";
 import { CHART_HEIGHT, CHART_TITLES, formatDay } from "./chart-format";
@@ -9,6 +8,10 @@ import { CHART_HEIGHT, CHART_TITLES, formatDay } from "./chart-format";
  * charting library is loaded only in the browser, after hydration, as its own chunk with its own styles: the
  * table of leads paints first. Every state (loading, charts, a plain message) fills the same fixed height,
  * so nothing below moves when the chart arrives.
+ *
+ * Moving between pages of leads runs the loader again and so hands a new promise: the chart keeps showing
+ * the figures it has until the new ones arrive, and draws again only if they changed (they are cached for a
+ * minute), so "Next page" never redraws or blanks it.
  */
 
 const Charts = lazy(() => import("./LeadsActivityCharts"));
@@ -52,15 +55,8 @@ function Message({ children }: { children: ReactNode }) {
   );
 }
 
-/** True once React runs in the browser (false during server rendering and hydration). */
-function useHydrated(): boolean {
-  const [hydrated, setHydrated] = useState(false);
-  useEffect(() => setHydrated(true), []);
-  return hydrated;
-}
-
-export function ActivityView({ activity }: { activity: LeadsActivity }) {
-  const hydrated = useHydrated();
+/** Rendered only in the browser (once the figures have settled there), so the library never runs on the server. */
+export const ActivityView = memo(function ActivityView({ activity }: { activity: LeadsActivity }) {
   if (activity.totalLeads === 0) {
     return <Message>No leads in the last 30 days yet. The chart fills in as shoppers try products on and leave their email.</Message>;
   }
@@ -74,22 +70,42 @@ export function ActivityView({ activity }: { activity: LeadsActivity }) {
       </Message>
     );
   }
-  if (!hydrated) return <Placeholder />;
   return (
     <Suspense fallback={<Placeholder />}>
       <Charts activity={activity} />
     </Suspense>
   );
+}, (before, after) => before.activity === after.activity || JSON.stringify(before.activity) === JSON.stringify(after.activity));
+
+type Settled = { activity: LeadsActivity } | { error: true } | null;
+
+/** The latest promise's figures; the previous ones stay until the next arrive. */
+function useSettled(activity: Promise<LeadsActivity>): Settled {
+  const [settled, setSettled] = useState<Settled>(null);
+  useEffect(() => {
+    let current = true;
+    activity.then(
+      (resolved) => current && setSettled({ activity: resolved }),
+      () => current && setSettled((previous) => (previous && "activity" in previous ? previous : { error: true })),
+    );
+    return () => {
+      current = false;
+    };
+  }, [activity]);
+  return settled;
 }
 
 export function LeadsChart({ activity }: { activity: Promise<LeadsActivity> }) {
+  const settled = useSettled(activity);
   return (
     <Frame>
-      <Suspense fallback={<Placeholder />}>
-        <Await resolve={activity} errorElement={<Message>The chart could not be loaded. Reload the page to try again.</Message>}>
-          {(resolved) => <ActivityView activity={resolved} />}
-        </Await>
-      </Suspense>
+      {settled === null ? (
+        <Placeholder />
+      ) : "error" in settled ? (
+        <Message>The chart could not be loaded. Reload the page to try again.</Message>
+      ) : (
+        <ActivityView activity={settled.activity} />
+      )}
     </Frame>
   );
 }
