@@ -23,18 +23,20 @@ export interface Scratch {
 export const POSTGRES_ADMIN_URL = process.env.BENCH_POSTGRES_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 export const BENCH_DB = "tryon_bench";
 
-export async function createScratch(provider: Provider, opts: { reuse: boolean }): Promise<Scratch & { fresh: boolean }> {
+/** `name`: the scratch database's (or file's) own name, so that two benchmarks never share one. */
+export async function createScratch(provider: Provider, opts: { reuse: boolean; name?: string }): Promise<Scratch & { fresh: boolean }> {
+  const name = opts.name ?? BENCH_DB;
   if (provider === "postgresql") {
-    const url = POSTGRES_ADMIN_URL.replace(/\/[^/]*$/, `/${BENCH_DB}`);
+    const url = POSTGRES_ADMIN_URL.replace(/\/[^/]*$/, `/${name}`);
     const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
     await admin.connect();
     let fresh = true;
     try {
-      const exists = (await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [BENCH_DB])).rowCount === 1;
+      const exists = (await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [name])).rowCount === 1;
       if (exists && opts.reuse) fresh = false;
       else {
-        await admin.query(`DROP DATABASE IF EXISTS ${BENCH_DB} WITH (FORCE)`);
-        await admin.query(`CREATE DATABASE ${BENCH_DB}`);
+        await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await admin.query(`CREATE DATABASE ${name}`);
       }
     } finally {
       await admin.end();
@@ -44,12 +46,12 @@ export async function createScratch(provider: Provider, opts: { reuse: boolean }
       drop: async () => {
         const c = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
         await c.connect();
-        await c.query(`DROP DATABASE IF EXISTS ${BENCH_DB} WITH (FORCE)`);
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
         await c.end();
       },
     };
   }
-  const file = path.join(os.tmpdir(), "tryon-bench.sqlite");
+  const file = path.join(os.tmpdir(), `${name === BENCH_DB ? "tryon-bench" : name}.sqlite`);
   const remove = () => {
     for (const suffix of ["", "-wal", "-shm"]) rmSync(file + suffix, { force: true });
   };

@@ -25,6 +25,9 @@ import { InvalidCursorError, listLeads, listTriedProducts, type DeliverySummary 
 import { destinationsSummary } from "../destinations/summary.server";
 import { WEBHOOK_PAGE } from "../destinations/ui/IntegrationsCard";
 import { DestinationsCard, DestinationsHealthBanner } from "../destinations/ui/DestinationsCard";
+import { cachedLeadsActivity } from "../leads/activity.server";
+import { LeadsChart } from "../leads/ui/LeadsChart";
+import { SendToMenu } from "../leads/ui/SendToMenu";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const { shop } = await requireAdminShop(request);
@@ -53,12 +56,15 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
     throw new Response("Invalid page cursor", { status: 400 });
   }
   const filtered = Boolean(filters.q || filters.product || filters.from || filters.to);
+  // The chart's figures are not awaited: they stream in after the page (see LeadsChart).
+  const activity = cachedLeadsActivity(db, shop.id);
   const [products, anyLead, destinations] = await Promise.all([
     listTriedProducts(db, shop.id),
     filtered || page.rows.length ? Promise.resolve(true) : db.lead.findFirst({ where: { shopId: shop.id }, select: { id: true } }).then(Boolean),
     destinationsSummary(db, shop.id),
   ]);
-  return { page, products, filters, filterError, hasAnyLead: anyLead, destinations };
+  const sendTargets = destinations.destinations.map((d) => ({ id: d.id, name: d.name }));
+  return { page, products, filters, filterError, hasAnyLead: anyLead, destinations, activity, sendTargets };
 };
 
 const DELIVERY_BADGE: Record<DeliverySummary, { tone?: "success" | "critical" | "attention" | "info" | "warning"; label: string }> = {
@@ -110,7 +116,7 @@ function ExportButton({ label = "Export CSV" }: { label?: string }) {
 }
 
 export default function LeadsPage() {
-  const { page, products, filters, filterError, hasAnyLead, destinations } = useLoaderData<typeof loader>();
+  const { page, products, filters, filterError, hasAnyLead, destinations, activity, sendTargets } = useLoaderData<typeof loader>();
   const navigate = useNavigate();
   const navigation = useNavigation();
   const [params] = useSearchParams();
@@ -141,6 +147,7 @@ export default function LeadsPage() {
               </p>
             </EmptyState>
           </Card>
+          <LeadsChart activity={activity} />
           <DestinationsCard summary={destinations} exportAction={<ExportButton label="Download CSV" />} />
         </BlockStack>
       </Page>
@@ -173,6 +180,7 @@ export default function LeadsPage() {
             </Link>
           )}
         </IndexTable.Cell>
+        <IndexTable.Cell><SendToMenu leadId={lead.id} destinations={sendTargets} /></IndexTable.Cell>
       </IndexTable.Row>
     );
   });
@@ -180,6 +188,9 @@ export default function LeadsPage() {
   return (
     <Page title="Leads" primaryAction={<ExportButton />}>
       <Layout>
+        <Layout.Section>
+          <LeadsChart activity={activity} />
+        </Layout.Section>
         {destinations.destinations.some((d) => d.health === "failing" || d.health === "paused") ? (
           <Layout.Section>
             <DestinationsHealthBanner summary={destinations} />
@@ -230,6 +241,7 @@ export default function LeadsPage() {
                 { title: "When (UTC)" },
                 { title: "Tagged in Shopify" },
                 { title: "Webhook" },
+                { title: "Send", hidden: true },
               ]}
               pagination={{
                 hasNext: Boolean(page.nextCursor),
