@@ -68,7 +68,7 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
 };
 
 const DELIVERY_BADGE: Record<DeliverySummary, { tone?: "success" | "critical" | "attention" | "info" | "warning"; label: string }> = {
-  not_sent: { label: "No webhook" },
+  not_sent: { label: "Not sent" },
   pending: { tone: "info", label: "Queued" },
   delivering: { tone: "info", label: "Sending" },
   retrying: { tone: "warning", label: "Retrying" },
@@ -240,7 +240,7 @@ export default function LeadsPage() {
                 { title: "Product tried" },
                 { title: "When (UTC)" },
                 { title: "Tagged in Shopify" },
-                { title: "Webhook" },
+                { title: "Delivery" },
                 { title: "Send", hidden: true },
               ]}
               pagination={{
