@@ -2,6 +2,7 @@
 // server.mjs (the app) and scripts/demo.ts (the end-to-end run), so both serve exactly the same app; the
 // in-process test server mounts the same request handling (`mountRemix`) in front of Vite.
 import express from "express";
+import expressStaticGzip from "express-static-gzip";
 import { createRequestHandler } from "@remix-run/express";
 
 /**
@@ -55,7 +56,13 @@ export async function startHttpServer({ port, host, loadContext } = {}) {
   const build = await import("./build/server/index.js");
   const app = express();
   app.disable("x-powered-by");
-  app.use("/assets", express.static("build/client/assets", { immutable: true, maxAge: "1y" }));
+  // Hashed file names: cached for a year, never revalidated. Each is served as the brotli or gzip file the build
+  // wrote next to it when the browser accepts one (Content-Encoding, Vary: Accept-Encoding), else as is.
+  app.use("/assets", expressStaticGzip("build/client/assets", {
+    enableBrotli: true,
+    orderPreference: ["br", "gzip"],
+    serveStatic: { immutable: true, maxAge: "1y" },
+  }));
   app.use(express.static("build/client", { maxAge: "1h" }));
   mountRemix(app, { build, loadContext, reportError: build.entry.module.logServerError });
   const server = await new Promise((resolve, reject) => {

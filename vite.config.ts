@@ -1,6 +1,7 @@
 import { vitePlugin as remix } from "@remix-run/dev";
 import { defineConfig } from "vite";
 import tsconfigPaths from "vite-tsconfig-paths";
+import { compression } from "vite-plugin-compression2";
 
 declare module "@remix-run/node" {
   interface Future {
@@ -8,7 +9,7 @@ declare module "@remix-run/node" {
   }
 }
 
-export default defineConfig({
+export default defineConfig(({ isSsrBuild }) => ({
   server: {
     port: Number(process.env.PORT || 3000),
     fs: { allow: ["app", "node_modules"] },
@@ -26,7 +27,10 @@ export default defineConfig({
       },
     }),
     tsconfigPaths(),
+    // The browser's files, compressed once at build time (brotli and gzip next to each file); server-app.mjs
+    // serves the smallest one the browser accepts. The server bundle is never sent to a browser.
+    ...(isSsrBuild ? [] : [compression({ algorithms: ["brotliCompress", "gzip"], threshold: 1024, logLevel: "silent" })]),
   ],
   build: { assetsInlineLimit: 0 },
   optimizeDeps: { include: ["@shopify/app-bridge-react", "@shopify/polaris"] },
-});
+}));

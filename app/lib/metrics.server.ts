@@ -80,7 +80,7 @@ function create(): AppMetrics {
       labelNames: ["kind"], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers,
     }),
     deliveryLatency: new Histogram({
-      name: "tryon_lead_delivery_latency_seconds", help: "From capture to delivered, for new leads (not backfills), by destination kind.",
+      name: "tryon_lead_delivery_latency_seconds", help: "From capture to delivered, by destination kind, for deliveries made at capture (not backfills of earlier leads); a delivery sent again by hand counts again, from its capture.",
       labelNames: ["kind"], buckets: [0.5, 1, 2, 3, 5, 10, 30, 60, 300, 1800, 7200, 21600, 86400], registers,
     }),
     reconcilerRequeues: new Counter({

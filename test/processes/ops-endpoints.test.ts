@@ -117,6 +117,14 @@ describe.runIf(process.env.TEST_DB === "postgres" && !missing)("health, readines
     expect(await status(`${workerUrl}/nothing-here`)).toBe(404);
   });
 
+  it("stops a second worker at start, naming the setting, when its port is taken", async () => {
+    const port = new URL(workerUrl).port;
+    const second = startWorkerProcess({}, { REDIS_URL: redis.url, WORKER_HTTP_PORT: port });
+    await expect(second).rejects.toThrow(new RegExp(`WORKER_HTTP_PORT ${port} is already in use`));
+    // The first one still answers.
+    expect(await status(`${workerUrl}/healthz`)).toBe(200);
+  }, 120_000);
+
   it("is not ready while Redis is down (503, naming the check), alive throughout, and ready again once Redis is back", async () => {
     for (const base of [web.url, workerUrl]) {
       expect(await status(`${base}/healthz`)).toBe(200);
