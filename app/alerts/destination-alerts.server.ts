@@ -11,8 +11,9 @@ import { alertRecipient } from "./alert-settings.server";
  * Emails the merchant when a destination is failing, and once when it delivers again.
  *
  * When: a destination whose attempts have failed with no success in between since `failingSince` for
- * ALERT_FAILING_AFTER_MINUTES, or that the app paused (410 Gone, a rejected key or credentials: nothing gets
- * through until the merchant acts, so no waiting), gets one "failing" email. Then nothing more about it until
+ * ALERT_FAILING_AFTER_MINUTES, or that the app paused (410 Gone, a rejected Klaviyo key: nothing gets through
+ * until the merchant acts, so no waiting), or an HTTP request whose receiver refused its credentials (401/403,
+ * which fail each lead at once), gets one "failing" email. Then nothing more about it until
  * it delivers again, which gets one "recovered" email. A new "failing" email about the same destination waits
  * for the quiet period (ALERT_QUIET_HOURS) after the last one, so a destination that flaps does not flood the
  * merchant's inbox.
@@ -83,12 +84,23 @@ function claimFree(now: Date): Prisma.DestinationWhereInput {
 
 const SHOP_WANTS_ALERTS: Prisma.DestinationWhereInput = { shop: { is: { alertsEnabled: true, uninstalledAt: null } } };
 
+/** No "failing" email about it yet in this run, none within the quiet period, and its shop wants them. */
+function mayAlert(deps: AlertRoundDeps, now: Date): Prisma.DestinationWhereInput {
+  return {
+    alertState: "none",
+    OR: [{ alertSentAt: null }, { alertSentAt: { lte: new Date(now.getTime() - deps.quietMs) } }],
+    ...SHOP_WANTS_ALERTS,
+  };
+}
+
+/** Statuses by which a receiver refuses the credentials an HTTP request carries (it fails each lead at once). */
+const CREDENTIALS_REJECTED = [401, 403];
+
 /** A destination that deserves a "failing" email now (its claim aside). */
 function failingWhere(deps: AlertRoundDeps, now: Date): Prisma.DestinationWhereInput {
   return {
-    alertState: "none",
     AND: [
-      { OR: [{ alertSentAt: null }, { alertSentAt: { lte: new Date(now.getTime() - deps.quietMs) } }] },
+      mayAlert(deps, now),
       {
         OR: [
           { state: "active", consecutiveFailures: { gt: 0 }, failingSince: { lte: new Date(now.getTime() - deps.failingAfterMs) } },
@@ -97,7 +109,6 @@ function failingWhere(deps: AlertRoundDeps, now: Date): Prisma.DestinationWhereI
         ],
       },
     ],
-    ...SHOP_WANTS_ALERTS,
   };
 }
 
@@ -125,6 +136,35 @@ export async function runAlertRound(deps: AlertRoundDeps): Promise<AlertRoundRes
   for (const candidate of failing) {
     now = deps.clock.now();
     await alertOne(deps, candidate, "failing", failingWhere(deps, now), result);
+  }
+
+  // An HTTP request whose receiver refused its credentials fails every lead at once and is not paused (its
+  // answers are final, not retried): as plain a case as a pause, so it does not wait for the threshold either.
+  now = deps.clock.now();
+  const rejected = await deps.db.destination.findMany({
+    where: {
+      AND: [
+        mayAlert(deps, now), claimFree(now),
+        { state: "active", kind: "http_request", consecutiveFailures: { gt: 0 }, failingSince: { gt: new Date(now.getTime() - deps.failingAfterMs) } },
+      ],
+    },
+    select: { ...candidateSelect, failingSince: true },
+    take,
+  });
+  for (const candidate of rejected) {
+    const since = candidate.failingSince;
+    if (!since) continue;
+    const refused = await deps.db.delivery.findFirst({
+      where: {
+        shopId: candidate.shopId, destinationId: candidate.id, status: "failed",
+        lastStatusCode: { in: CREDENTIALS_REJECTED }, updatedAt: { gte: since },
+      },
+      select: { id: true },
+    });
+    if (!refused) continue;
+    now = deps.clock.now();
+    // Due while this run of failures (the same failingSince) goes on.
+    await alertOne(deps, candidate, "failing", { AND: [mayAlert(deps, now), { state: "active", failingSince: since, consecutiveFailures: { gt: 0 } }] }, result);
   }
 
   now = deps.clock.now();
@@ -208,12 +248,18 @@ async function messageFor(deps: AlertRoundDeps, candidate: Candidate, kind: Aler
       : Promise.resolve(null),
   ]);
   const paused = d.state === "paused";
+  const refused = kind === "failing" && !paused && d.kind === "http_request" && d.failingSince
+    ? await db.delivery.count({
+      where: { shopId: d.shopId, destinationId: d.id, status: "failed", lastStatusCode: { in: CREDENTIALS_REJECTED }, updatedAt: { gte: d.failingSince } },
+    })
+    : 0;
   const message = composeAlert({
     kind,
     shopDomain: candidate.shop.domain,
     destination: { name: d.name, kind: d.kind, host: hostOf(d.url) },
     failingSince: d.failingSince,
     paused,
+    credentialsRejected: refused > 0,
     waitingLeads,
     failedLeads,
     lastError: paused ? d.pausedReason : lastFailed?.lastError ?? null,
