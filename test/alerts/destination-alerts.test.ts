@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { saveAlertSettings } from "../../app/alerts/alert-settings.server";
-import { pauseEndpoint } from "../../app/destinations/endpoint-lifecycle.server";
+import { pauseEndpoint, resumeEndpoint } from "../../app/destinations/endpoint-lifecycle.server";
+import { getProducers } from "../../app/runtime/producers.server";
 import { getDb } from "../../app/lib/db.server";
 import type { Mailer } from "../../app/lib/mailer.server";
 import { FakeAdminApi } from "../support/fake-admin-api";
@@ -158,6 +159,16 @@ describe("email alerts about failing destinations", () => {
     clock.advance(8 * HOUR);
     await alertRound(deps);
     expect(mailsAbout(destination)).toHaveLength(1);
+
+    // Resuming alone is not a recovery; the first lead delivered after it is.
+    await resumeEndpoint({ db, shop: destination.shop, destinationId: destination.id, queue: getProducers().deliveryQueue, now: clock.now() });
+    await alertRound(deps);
+    expect(mailsAbout(destination)).toHaveLength(1);
+    clock.advance(MINUTE);
+    await succeed(destination);
+    expect(await alertRound(deps)).toMatchObject({ recovered: 1 });
+    expect(mailsAbout(destination).map((m) => m.subject)).toEqual(["Leads are not reaching gone CRM: it was paused", "gone CRM is receiving leads again"]);
+    expect(mailsAbout(destination)[1].text).toContain("Leads still waiting to be sent: 1; they go out on their own now.");
   });
 
   it("alerts at once about an HTTP request whose receiver refused its credentials, and a Klaviyo destination paused over its key", async () => {
