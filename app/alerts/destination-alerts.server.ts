@@ -30,7 +30,8 @@ import { alertRecipient } from "./alert-settings.server";
  * accepted the message. A process that dies between claim and send leaves a claim that expires
  * (ALERT_CLAIM_MS), and a later round sends: an alert is never lost. A duplicate needs a death in the instant
  * between the server's acceptance and that write; the two copies then share a Message-ID, which mail clients
- * use to show one. A send that fails (server down) keeps the claim as a retry timer (SEND_RETRY_MS).
+ * use to show one. A send that fails (server down), or a shop with no known address, keeps the claim as a
+ * retry timer (SEND_RETRY_MS).
  */
 
 export interface AlertRoundDeps {
@@ -185,12 +186,6 @@ export async function runAlertRound(deps: AlertRoundDeps): Promise<AlertRoundRes
 async function alertOne(deps: AlertRoundDeps, candidate: Candidate, kind: AlertKind, stillDue: Prisma.DestinationWhereInput, result: AlertRoundResult) {
   const { db, logger } = deps;
   const log = { destinationId: candidate.id, shopId: candidate.shopId, alert: kind };
-  const recipient = await alertRecipient(db, candidate.shopId, () => deps.graphqlFor(candidate.shop.domain), deps.clock.now());
-  if (!recipient) {
-    result.noRecipient++;
-    logger.warn(log, "no address known for the shop's alerts; set one in the app's Settings");
-    return;
-  }
 
   // The claim: one statement, true for exactly one worker, and only while the destination still deserves it.
   const claimedAt = deps.clock.now();
@@ -201,15 +196,24 @@ async function alertOne(deps: AlertRoundDeps, candidate: Candidate, kind: AlertK
   });
   if (count !== 1) return;
   const held = { id: candidate.id, alertClaimedUntil: claimUntil };
+  // When no email can go out now, the claim is kept as a retry timer: the destination does not come first
+  // in every round and keep others waiting.
+  const retryLater = () => db.destination.updateMany({ where: held, data: { alertClaimedUntil: new Date(deps.clock.now().getTime() + SEND_RETRY_MS) } });
+
+  const recipient = await alertRecipient(db, candidate.shopId, () => deps.graphqlFor(candidate.shop.domain), deps.clock.now());
+  if (!recipient) {
+    result.noRecipient++;
+    await retryLater();
+    logger.warn(log, "no address known for the shop's alerts; set one in the app's Settings");
+    return;
+  }
 
   try {
     const message = await messageFor(deps, candidate, kind, claimedAt);
     await deps.mailer.send({ to: recipient, ...message });
   } catch (error) {
     result.unsent++;
-    // The claim stays until the retry time, so this destination is not tried again every round.
-    const retryAt = new Date(deps.clock.now().getTime() + SEND_RETRY_MS);
-    await db.destination.updateMany({ where: held, data: { alertClaimedUntil: retryAt } });
+    await retryLater();
     logger.warn({ ...log, err: error }, "an alert email could not be sent; trying again later");
     return;
   }

@@ -320,6 +320,7 @@ describe("email alerts about failing destinations", () => {
     expect(adminApi.calls.filter((c) => c.shop === unknown.shop.domain && c.operation === "ShopAlertEmail")).toHaveLength(asked);
 
     await saveAlertSettings(db, unknown.shop.id, { enabled: true, email: "me@no-address.example" });
+    clock.advance(5 * MINUTE);
     await alertRound(deps);
     expect(mailsAbout(unknown).map((m) => m.to)).toEqual([["me@no-address.example"]]);
   });
