@@ -14,6 +14,8 @@ export interface AlertFacts {
   failingSince: Date | null;
   /** Paused by the app (410 Gone, a rejected key): nothing is sent until the merchant acts. */
   paused: boolean;
+  /** Still active, but it refused the credentials the app sends (an HTTP request's 401 or 403): every lead fails at once. */
+  credentialsRejected?: boolean;
   /** Leads waiting to be sent to it. */
   waitingLeads: number;
   /** Leads whose attempts ran out since it started failing (they can be sent again from the delivery log). */
@@ -98,14 +100,16 @@ export function composeAlert(facts: AlertFacts): AlertMessage {
   if (facts.kind === "failing") {
     subject = facts.paused
       ? `Leads are not reaching ${destination.name}: it was paused`
-      : `Leads are not reaching ${destination.name}`;
+      : facts.credentialsRejected
+        ? `Leads are not reaching ${destination.name}: its credentials were rejected`
+        : `Leads are not reaching ${destination.name}`;
     lines.push(`Try-on leads from ${store} are not reaching ${label}.`, "");
     if (facts.failingSince) {
       lines.push(`Failing since: ${at(facts.failingSince)} (${durationInWords(facts.now.getTime() - facts.failingSince.getTime())} ago).`);
     }
     lines.push(`Leads waiting to be sent: ${facts.waitingLeads}.`);
     if (facts.failedLeads > 0) {
-      lines.push(`${leads(facts.failedLeads)} ran out of attempts since then; you can send them again from the delivery log.`);
+      lines.push(`${leads(facts.failedLeads)} could not be sent since then; you can send them again from the delivery log.`);
     }
     if (facts.lastError) lines.push(`Last error: ${cleanError(facts.lastError)}`);
     lines.push("");
@@ -113,7 +117,10 @@ export function composeAlert(facts: AlertFacts): AlertMessage {
       facts.paused
         ? "The app paused this destination because it refused the leads (gone, or the key or credentials were rejected). " +
           "Nothing is sent to it until you fix the setting and resume it. Leads are kept meanwhile."
-        : "Leads are kept and retried on schedule. If the receiving tool is down or its settings changed, fix it there; " +
+        : facts.credentialsRejected
+          ? "The receiver refused the API key or token the app sends, so each new lead fails at once. Update it in the " +
+            "destination's headers, then send the failed leads again from the delivery log."
+          : "Leads are kept and retried on schedule. If the receiving tool is down or its settings changed, fix it there; " +
           "the app sends the waiting leads as soon as it answers.",
     );
   } else {

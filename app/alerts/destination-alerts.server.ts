@@ -11,8 +11,9 @@ import { alertRecipient } from "./alert-settings.server";
  * Emails the merchant when a destination is failing, and once when it delivers again.
  *
  * When: a destination whose attempts have failed with no success in between since `failingSince` for
- * ALERT_FAILING_AFTER_MINUTES, or that the app paused (410 Gone, a rejected key or credentials: nothing gets
- * through until the merchant acts, so no waiting), gets one "failing" email. Then nothing more about it until
+ * ALERT_FAILING_AFTER_MINUTES, or that the app paused (410 Gone, a rejected Klaviyo key: nothing gets through
+ * until the merchant acts, so no waiting), or an HTTP request whose receiver refused its credentials (401/403,
+ * which fail each lead at once), gets one "failing" email. Then nothing more about it until
  * it delivers again, which gets one "recovered" email. A new "failing" email about the same destination waits
  * for the quiet period (ALERT_QUIET_HOURS) after the last one, so a destination that flaps does not flood the
  * merchant's inbox.
@@ -29,7 +30,8 @@ import { alertRecipient } from "./alert-settings.server";
  * accepted the message. A process that dies between claim and send leaves a claim that expires
  * (ALERT_CLAIM_MS), and a later round sends: an alert is never lost. A duplicate needs a death in the instant
  * between the server's acceptance and that write; the two copies then share a Message-ID, which mail clients
- * use to show one. A send that fails (server down) keeps the claim as a retry timer (SEND_RETRY_MS).
+ * use to show one. A send that fails (server down), or a shop with no known address, keeps the claim as a
+ * retry timer (SEND_RETRY_MS).
  */
 
 export interface AlertRoundDeps {
@@ -83,12 +85,23 @@ function claimFree(now: Date): Prisma.DestinationWhereInput {
 
 const SHOP_WANTS_ALERTS: Prisma.DestinationWhereInput = { shop: { is: { alertsEnabled: true, uninstalledAt: null } } };
 
+/** No "failing" email about it yet in this run, none within the quiet period, and its shop wants them. */
+function mayAlert(deps: AlertRoundDeps, now: Date): Prisma.DestinationWhereInput {
+  return {
+    alertState: "none",
+    OR: [{ alertSentAt: null }, { alertSentAt: { lte: new Date(now.getTime() - deps.quietMs) } }],
+    ...SHOP_WANTS_ALERTS,
+  };
+}
+
+/** Statuses by which a receiver refuses the credentials an HTTP request carries (it fails each lead at once). */
+const CREDENTIALS_REJECTED = [401, 403];
+
 /** A destination that deserves a "failing" email now (its claim aside). */
 function failingWhere(deps: AlertRoundDeps, now: Date): Prisma.DestinationWhereInput {
   return {
-    alertState: "none",
     AND: [
-      { OR: [{ alertSentAt: null }, { alertSentAt: { lte: new Date(now.getTime() - deps.quietMs) } }] },
+      mayAlert(deps, now),
       {
         OR: [
           { state: "active", consecutiveFailures: { gt: 0 }, failingSince: { lte: new Date(now.getTime() - deps.failingAfterMs) } },
@@ -97,7 +110,6 @@ function failingWhere(deps: AlertRoundDeps, now: Date): Prisma.DestinationWhereI
         ],
       },
     ],
-    ...SHOP_WANTS_ALERTS,
   };
 }
 
@@ -127,6 +139,35 @@ export async function runAlertRound(deps: AlertRoundDeps): Promise<AlertRoundRes
     await alertOne(deps, candidate, "failing", failingWhere(deps, now), result);
   }
 
+  // An HTTP request whose receiver refused its credentials fails every lead at once and is not paused (its
+  // answers are final, not retried): as plain a case as a pause, so it does not wait for the threshold either.
+  now = deps.clock.now();
+  const rejected = await deps.db.destination.findMany({
+    where: {
+      AND: [
+        mayAlert(deps, now), claimFree(now),
+        { state: "active", kind: "http_request", consecutiveFailures: { gt: 0 }, failingSince: { gt: new Date(now.getTime() - deps.failingAfterMs) } },
+      ],
+    },
+    select: { ...candidateSelect, failingSince: true },
+    take,
+  });
+  for (const candidate of rejected) {
+    const since = candidate.failingSince;
+    if (!since) continue;
+    const refused = await deps.db.delivery.findFirst({
+      where: {
+        shopId: candidate.shopId, destinationId: candidate.id, status: "failed",
+        lastStatusCode: { in: CREDENTIALS_REJECTED }, updatedAt: { gte: since },
+      },
+      select: { id: true },
+    });
+    if (!refused) continue;
+    now = deps.clock.now();
+    // Due while this run of failures (the same failingSince) goes on.
+    await alertOne(deps, candidate, "failing", { AND: [mayAlert(deps, now), { state: "active", failingSince: since, consecutiveFailures: { gt: 0 } }] }, result);
+  }
+
   now = deps.clock.now();
   const recovered = await deps.db.destination.findMany({
     where: { AND: [RECOVERED_WHERE, claimFree(now)] },
@@ -145,12 +186,6 @@ export async function runAlertRound(deps: AlertRoundDeps): Promise<AlertRoundRes
 async function alertOne(deps: AlertRoundDeps, candidate: Candidate, kind: AlertKind, stillDue: Prisma.DestinationWhereInput, result: AlertRoundResult) {
   const { db, logger } = deps;
   const log = { destinationId: candidate.id, shopId: candidate.shopId, alert: kind };
-  const recipient = await alertRecipient(db, candidate.shopId, () => deps.graphqlFor(candidate.shop.domain), deps.clock.now());
-  if (!recipient) {
-    result.noRecipient++;
-    logger.warn(log, "no address known for the shop's alerts; set one in the app's Settings");
-    return;
-  }
 
   // The claim: one statement, true for exactly one worker, and only while the destination still deserves it.
   const claimedAt = deps.clock.now();
@@ -161,15 +196,24 @@ async function alertOne(deps: AlertRoundDeps, candidate: Candidate, kind: AlertK
   });
   if (count !== 1) return;
   const held = { id: candidate.id, alertClaimedUntil: claimUntil };
+  // When no email can go out now, the claim is kept as a retry timer: the destination does not come first
+  // in every round and keep others waiting.
+  const retryLater = () => db.destination.updateMany({ where: held, data: { alertClaimedUntil: new Date(deps.clock.now().getTime() + SEND_RETRY_MS) } });
+
+  const recipient = await alertRecipient(db, candidate.shopId, () => deps.graphqlFor(candidate.shop.domain), deps.clock.now());
+  if (!recipient) {
+    result.noRecipient++;
+    await retryLater();
+    logger.warn(log, "no address known for the shop's alerts; set one in the app's Settings");
+    return;
+  }
 
   try {
     const message = await messageFor(deps, candidate, kind, claimedAt);
     await deps.mailer.send({ to: recipient, ...message });
   } catch (error) {
     result.unsent++;
-    // The claim stays until the retry time, so this destination is not tried again every round.
-    const retryAt = new Date(deps.clock.now().getTime() + SEND_RETRY_MS);
-    await db.destination.updateMany({ where: held, data: { alertClaimedUntil: retryAt } });
+    await retryLater();
     logger.warn({ ...log, err: error }, "an alert email could not be sent; trying again later");
     return;
   }
@@ -208,12 +252,18 @@ async function messageFor(deps: AlertRoundDeps, candidate: Candidate, kind: Aler
       : Promise.resolve(null),
   ]);
   const paused = d.state === "paused";
+  const refused = kind === "failing" && !paused && d.kind === "http_request" && d.failingSince
+    ? await db.delivery.count({
+      where: { shopId: d.shopId, destinationId: d.id, status: "failed", lastStatusCode: { in: CREDENTIALS_REJECTED }, updatedAt: { gte: d.failingSince } },
+    })
+    : 0;
   const message = composeAlert({
     kind,
     shopDomain: candidate.shop.domain,
     destination: { name: d.name, kind: d.kind, host: hostOf(d.url) },
     failingSince: d.failingSince,
     paused,
+    credentialsRejected: refused > 0,
     waitingLeads,
     failedLeads,
     lastError: paused ? d.pausedReason : lastFailed?.lastError ?? null,

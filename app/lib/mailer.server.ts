@@ -1,3 +1,4 @@
+import tls from "node:tls";
 import nodemailer from "nodemailer";
 import type { AppConfig } from "./config.server";
 
@@ -42,8 +43,13 @@ export function smtpServerOf(config: MailConfig): string | null {
   return `${url.hostname}:${port}`;
 }
 
+export interface MailerOptions {
+  /** Extra trusted root certificates (PEM) for the server's TLS, next to the system's (tests, a private relay). */
+  ca?: string;
+}
+
 /** A mailer for the configured SMTP server, or null when SMTP_URL (with MAIL_FROM) is not set. */
-export function mailerFrom(config: MailConfig): Mailer | null {
+export function mailerFrom(config: MailConfig, options: MailerOptions = {}): Mailer | null {
   const server = smtpServerOf(config);
   if (!server || !config.SMTP_URL || !config.MAIL_FROM) return null;
   const url = new URL(config.SMTP_URL);
@@ -57,6 +63,8 @@ export function mailerFrom(config: MailConfig): Mailer | null {
     connectionTimeout: CONNECT_TIMEOUT_MS,
     greetingTimeout: GREETING_TIMEOUT_MS,
     socketTimeout: SOCKET_TIMEOUT_MS,
+    // Certificates are always verified; an extra root adds to the system's, never replaces them.
+    tls: options.ca ? { ca: [...tls.rootCertificates, options.ca] } : undefined,
     // Nodemailer's own logger stays off: it would print addresses and the conversation.
     logger: false,
   });

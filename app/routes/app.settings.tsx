@@ -69,8 +69,8 @@ function AlertSettingsForm() {
         checked={enabled}
         onChange={setEnabled}
         helpText={
-          `One email when a destination has been failing for ${minutesInWords(failingAfterMinutes)}, or at once when it was ` +
-          `paused because it refused the leads; one more when it receives leads again. At most one alert per destination ` +
+          `One email when a destination has been failing for ${minutesInWords(failingAfterMinutes)}, or at once when it ` +
+          `refuses the leads for good (an address that is gone, a rejected key); one more when it receives leads again. At most one alert per destination ` +
           `every ${quietHours} hours. Alerts never contain your shoppers' details.`
         }
       />

@@ -1,16 +1,19 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { saveAlertSettings } from "../../app/alerts/alert-settings.server";
-import { pauseEndpoint } from "../../app/destinations/endpoint-lifecycle.server";
+import { pauseEndpoint, resumeEndpoint } from "../../app/destinations/endpoint-lifecycle.server";
+import { getProducers } from "../../app/runtime/producers.server";
 import { getDb } from "../../app/lib/db.server";
 import type { Mailer } from "../../app/lib/mailer.server";
 import { FakeAdminApi } from "../support/fake-admin-api";
-import { ManualClock } from "../support/delivery";
+import { recordLeadWithDeliveries } from "../../app/delivery/outbox.server";
+import { ManualClock, sampleLead } from "../support/delivery";
+import { installShop } from "../support/shopify";
 import { respond, startHttpsReceiver, type HttpsReceiver } from "../support/https-receiver";
 import { startSmtpReceiver, type ReceivedMail, type SmtpReceiver } from "../support/smtp-receiver";
 import { TEST_API_KEY } from "../support/setup-env";
 import { captureLogger } from "../integrations/helpers";
 import {
-  alertDeps, alertRound, HOUR, leadAttempt, MINUTE, shopWithDestination, SMTP_PASSWORD, SMTP_USER, testMailer,
+  alertDeps, alertRound, HOUR, leadAttempt, MINUTE, shopWithDestination, SMTP_PASSWORD, SMTP_USER, testMailer, uniqueShopDomain,
   type TestDestination,
 } from "./support";
 
@@ -156,6 +159,80 @@ describe("email alerts about failing destinations", () => {
     clock.advance(8 * HOUR);
     await alertRound(deps);
     expect(mailsAbout(destination)).toHaveLength(1);
+
+    // Resuming alone is not a recovery; the first lead delivered after it is.
+    await resumeEndpoint({ db, shop: destination.shop, destinationId: destination.id, queue: getProducers().deliveryQueue, now: clock.now() });
+    await alertRound(deps);
+    expect(mailsAbout(destination)).toHaveLength(1);
+    clock.advance(MINUTE);
+    await succeed(destination);
+    expect(await alertRound(deps)).toMatchObject({ recovered: 1 });
+    expect(mailsAbout(destination).map((m) => m.subject)).toEqual(["Leads are not reaching gone CRM: it was paused", "gone CRM is receiving leads again"]);
+    expect(mailsAbout(destination)[1].text).toContain("Leads still waiting to be sent: 1; they go out on their own now.");
+  });
+
+  it("alerts at once about an HTTP request whose receiver refused its credentials, and a Klaviyo destination paused over its key", async () => {
+    const shop = await installShop(uniqueShopDomain("credentials"));
+    adminApi.shopEmails.set(shop.domain, { email: "owner@credentials.example", contactEmail: null });
+    const now = clock.now();
+    // The rows as the worker leaves them: the HTTP request's 401 is final for the lead (not retried, not paused);
+    // Klaviyo's 401 pauses the destination.
+    const httpRequest = await db.destination.create({
+      data: {
+        shopId: shop.id, kind: "http_request", name: "HubSpot", url: "https://api.hubapi.example", state: "active",
+        secretCiphertext: "", secretKeyVersion: 1, consecutiveFailures: 1, lastFailureAt: now, failingSince: now,
+      },
+    });
+    const klaviyo = await db.destination.create({
+      data: {
+        shopId: shop.id, kind: "klaviyo", name: "Klaviyo", url: "https://a.klaviyo.com", state: "paused",
+        pausedReason: "Klaviyo rejected the API key (401 Unauthorized); deliveries are paused until you enter a new key",
+        secretCiphertext: "", secretKeyVersion: 1, consecutiveFailures: 1, lastFailureAt: now, failingSince: now,
+      },
+    });
+    const recorded = await recordLeadWithDeliveries(db, sampleLead({ shopId: shop.id, shopDomain: shop.domain }), { clock });
+    shopperEmails.push(recorded.lead.email);
+    await db.delivery.updateMany({
+      where: { leadId: recorded.lead.id, destinationId: httpRequest.id },
+      data: {
+        status: "failed", attemptCount: 1, lastStatusCode: 401,
+        lastError: "The receiver answered 401 Unauthorized; the request is not sent again. The receiver rejected the credentials: check the API key or token in the headers",
+      },
+    });
+
+    expect(await alertRound(alertDeps(mailer, clock, logger))).toMatchObject({ failing: 2 });
+    const mails = smtp.mails.filter((m) => m.to.includes("owner@credentials.example"));
+    const byName = Object.fromEntries(mails.map((m) => [m.subject, m.text]));
+    expect(Object.keys(byName).sort()).toEqual([
+      "Leads are not reaching HubSpot: its credentials were rejected",
+      "Leads are not reaching Klaviyo: it was paused",
+    ]);
+    const hubspot = byName["Leads are not reaching HubSpot: its credentials were rejected"];
+    expect(hubspot).toContain("HubSpot (HTTP request, api.hubapi.example)");
+    expect(hubspot).toContain("1 lead could not be sent since then");
+    expect(hubspot).toContain("Last error: The receiver answered 401 Unauthorized");
+    expect(hubspot).toContain("Update it in the destination's headers");
+    const klaviyoText = byName["Leads are not reaching Klaviyo: it was paused"];
+    expect(klaviyoText).toContain("Klaviyo (Klaviyo, a.klaviyo.com)");
+    expect(klaviyoText).toContain("Leads waiting to be sent: 1.");
+    expect(klaviyoText).toContain("Last error: Klaviyo rejected the API key (401 Unauthorized)");
+    expect(await db.destination.count({ where: { id: { in: [httpRequest.id, klaviyo.id] }, alertState: "failing" } })).toBe(2);
+
+    // An HTTP request failing for other reasons (a 500, retried) waits for the threshold as any destination does.
+    const flaky = await db.destination.create({
+      data: {
+        shopId: shop.id, kind: "http_request", name: "Flaky CRM", url: "https://flaky.example", state: "active",
+        secretCiphertext: "", secretKeyVersion: 1, consecutiveFailures: 1, lastFailureAt: now, failingSince: now,
+      },
+    });
+    const other = await recordLeadWithDeliveries(db, sampleLead({ shopId: shop.id, shopDomain: shop.domain }), { clock });
+    shopperEmails.push(other.lead.email);
+    await db.delivery.updateMany({
+      where: { leadId: other.lead.id, destinationId: flaky.id },
+      data: { status: "retrying", attemptCount: 1, lastStatusCode: 500, lastError: "The receiver answered 500 Internal Server Error; it is sent again later" },
+    });
+    expect(await alertRound(alertDeps(mailer, clock, logger))).toMatchObject({ failing: 0 });
+    await db.destination.update({ where: { id: flaky.id }, data: { state: "disconnected" } });
   });
 
   it("does not email about a destination the merchant paused themselves", async () => {
@@ -164,8 +241,9 @@ describe("email alerts about failing destinations", () => {
     await fail(destination);
     await pauseEndpoint({ db, shop: destination.shop, destinationId: destination.id });
     clock.advance(2 * HOUR);
-    expect(await alertRound(deps)).toMatchObject({ failing: 0 });
+    await alertRound(deps);
     expect(mailsAbout(destination)).toHaveLength(0);
+    expect(await db.destination.findUniqueOrThrow({ where: { id: destination.id } })).toMatchObject({ alertState: "none" });
   });
 
   it("sends one email when several worker processes' rounds race for the same destinations", async () => {
@@ -242,6 +320,7 @@ describe("email alerts about failing destinations", () => {
     expect(adminApi.calls.filter((c) => c.shop === unknown.shop.domain && c.operation === "ShopAlertEmail")).toHaveLength(asked);
 
     await saveAlertSettings(db, unknown.shop.id, { enabled: true, email: "me@no-address.example" });
+    clock.advance(5 * MINUTE);
     await alertRound(deps);
     expect(mailsAbout(unknown).map((m) => m.to)).toEqual([["me@no-address.example"]]);
   });

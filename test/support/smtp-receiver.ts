@@ -30,11 +30,13 @@ export interface SmtpReceiver {
   close(): Promise<void>;
 }
 
-export async function startSmtpReceiver(options: { user?: string; password?: string } = {}): Promise<SmtpReceiver> {
+export async function startSmtpReceiver(options: { user?: string; password?: string; tls?: { key: string; cert: string } } = {}): Promise<SmtpReceiver> {
   const mails: ReceivedMail[] = [];
   const state = { refuse: false, refusedLogins: 0 };
   const needsAuth = options.user !== undefined;
   const server = new SMTPServer({
+    // With a certificate: TLS from the first byte (smtps://), as on port 465.
+    ...(options.tls ? { secure: true, key: options.tls.key, cert: options.tls.cert } : {}),
     // Loopback without TLS; STARTTLS is not offered, so the client does not try it.
     disabledCommands: needsAuth ? ["STARTTLS"] : ["STARTTLS", "AUTH"],
     authOptional: !needsAuth,
@@ -72,11 +74,14 @@ export async function startSmtpReceiver(options: { user?: string; password?: str
       });
     },
   });
+  // A client that drops the connection (one that does not trust the certificate, say) is an error event
+  // of the server's; the test looks at what was received instead.
+  server.on("error", () => undefined);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
   const { port } = server.server.address() as AddressInfo;
   const credentials = needsAuth ? `${encodeURIComponent(options.user!)}:${encodeURIComponent(options.password ?? "")}@` : "";
   const receiver: SmtpReceiver = {
-    url: `smtp://${credentials}127.0.0.1:${port}`,
+    url: `${options.tls ? "smtps" : "smtp"}://${credentials}127.0.0.1:${port}`,
     mails,
     get refuse() {
       return state.refuse;
