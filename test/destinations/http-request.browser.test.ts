@@ -3,6 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BrowserContext, Page } from "playwright-core";
 import type { OutboundRequest } from "../../app/delivery/http-sender.server";
 import { createAddressPolicy } from "../../app/delivery/ssrf.server";
+import { openCredentials } from "../../app/destinations/endpoint-secrets.server";
+import { parseHttpCredentials } from "../../app/destinations/http-request/sender";
+import { keyRingFromConfig } from "../../app/destinations/key-ring.server";
 import { getDb } from "../../app/lib/db.server";
 import { jsonAnswer, startApiStandIn, type ApiStandIn, type StandInRequest } from "../support/api-stand-in";
 import { startBuiltAppServer, type BuiltAppServer } from "../support/app-server";
@@ -99,8 +102,12 @@ describe("adding Mailchimp as an HTTP request destination in a real browser", ()
   });
 
   it("fills the request from the Mailchimp preset and previews it on the latest lead with the key masked", async () => {
-    const response = await page.goto(server.url + embeddedPath(await sessionToken(SHOP), PAGE));
+    // From the add-destination chooser, as a merchant gets there.
+    const response = await page.goto(server.url + embeddedPath(await sessionToken(SHOP), "/app/leads/destinations/new"));
     expect(response?.status()).toBe(200);
+    await page.getByLabel("HTTP request (HubSpot, Mailchimp, Brevo, any CRM API)").check({ force: true });
+    await page.getByRole("link", { name: "Set up the request" }).click();
+    await page.waitForURL(new RegExp(PAGE));
     await page.getByRole("heading", { name: "Start from" }).waitFor();
     await page.getByRole("heading", { name: "Field reference" }).waitFor();
 
@@ -180,8 +187,10 @@ describe("adding Mailchimp as an HTTP request destination in a real browser", ()
 
   it("opens the saved destination's edit page with the key shown as stored, and a test still sends the stored key", async () => {
     const row = await db.destination.findFirstOrThrow({ where: { shopId: shop.id, kind: "http_request" } });
-    const response = await page.goto(server.url + embeddedPath(await sessionToken(SHOP), `/app/leads/destinations/${row.id}/request`));
-    expect(response?.status()).toBe(200);
+    await page.getByRole("link", { name: "Continue to the destination" }).click();
+    await page.waitForURL(new RegExp(`/app/leads/destinations/${row.id}(\\?|$)`));
+    await page.getByRole("link", { name: "Edit request" }).click();
+    await page.waitForURL(new RegExp(`/app/leads/destinations/${row.id}/request`));
     await page.getByRole("heading", { name: "Edit Mailchimp newsletter" }).waitFor();
     const value = page.getByLabel("Header 1 value");
     expect(await value.inputValue()).toBe("");
@@ -201,6 +210,17 @@ describe("adding Mailchimp as an HTTP request destination in a real browser", ()
     await page.getByLabel("Body template").fill('{\n  "email_address": {{ email | jsn }}\n}');
     await page.getByText(/Line 2, column \d+: there is no filter called "jsn"/).first().waitFor({ timeout: 15_000 });
     await screenshot(page, "http-request-edit-template-error.png");
+
+    // Fixed and saved: back on the destination's page, the new template stored, the key kept.
+    await page.getByLabel("Body template").fill('{\n  "email_address": {{ email | json }},\n  "status_if_new": "pending"\n}');
+    await expect.poll(() => page.getByTestId("preview-body").innerText().catch(() => ""), { timeout: 15_000 }).toContain('"status_if_new": "pending"');
+    await page.getByRole("button", { name: "Save changes" }).click();
+    await page.waitForURL(new RegExp(`/app/leads/destinations/${row.id}(\\?|$)`));
+    await page.getByRole("link", { name: "Edit request" }).waitFor();
+    const after = await db.destination.findUniqueOrThrow({ where: { id: row.id } });
+    expect(JSON.parse(after.settings!).body).toContain('"status_if_new": "pending"');
+    const basic = `Basic ${Buffer.from(`tryonleads:${API_KEY}`).toString("base64")}`;
+    expect(parseHttpCredentials(openCredentials(after.credentialsCiphertext!, keyRingFromConfig(), after)).headers).toEqual({ Authorization: basic });
   });
 
   it("ran without script errors", () => {
