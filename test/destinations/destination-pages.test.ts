@@ -301,6 +301,8 @@ describe("one destination's page", () => {
     const http = await db.destination.create({
       data: { shopId: a.id, kind: "http_request", name: "HubSpot", url: "https://93.184.215.14", secretCiphertext: "", secretKeyVersion: 1 },
     });
+    // Its page shows no receiver guide (that is for signed webhooks); the request itself is edited on its own page.
+    expect((await loadPage(a.domain, http.id)).data).toMatchObject({ destination: { kind: "http_request", name: "HubSpot" }, guide: null, klaviyo: null });
     const erasures = await postPage(a.domain, http.id, { intent: "filters", lead_captured: "on", lead_redacted: "on" });
     expect(erasures.status).toBe(422);
     expect(erasures.data).toMatchObject({ error: expect.stringMatching(/HTTP request sends leads only/) });

@@ -82,7 +82,7 @@ describe("connecting the webhook from the Leads tab", () => {
     const page = await loadWebhookPageData(SHOP);
     expect(page.endpoint).toMatchObject({ id: row.id, url: PUBLIC_URL, health: "healthy" });
     const leads = await leadsLoader({ request: await adminRequest("/app/leads", SHOP), params: {}, context: {} });
-    expect(leads).toMatchObject({ integrations: { webhook: { health: "healthy", host: "93.184.215.14" } } });
+    expect(leads).toMatchObject({ destinations: { destinations: [{ id: row.id, kind: "webhook", health: "healthy", target: "93.184.215.14" }] } });
     for (const serialized of [JSON.stringify(page), JSON.stringify(leads)]) {
       expect(serialized.includes(secret.slice(6, 30)), "the secret is in loader data").toBe(false);
       expect(serialized.includes(row.secretCiphertext.split(".")[2]), "the ciphertext is in loader data").toBe(false);

@@ -70,7 +70,7 @@ describe("disconnecting the webhook", () => {
     expect(cancelledRows.map((r) => r.id).sort()).toEqual([...waiting].sort());
     expect(cancelledRows.every((r) => /disconnected/.test(r.lastError ?? "") && r.nextAttemptAt === null)).toBe(true);
     const leads = await leadsLoader({ request: await adminRequest("/app/leads", SHOP), params: {}, context: {} });
-    expect(leads).toMatchObject({ integrations: { webhook: { health: "not_connected", host: null } } });
+    expect(leads).toMatchObject({ destinations: { destinations: [] } });
   });
 
   it("GIVEN the disconnect committed WHEN jobs for its deliveries run anyway (old jobs, reconciler, replay) THEN nothing more is sent", async () => {
