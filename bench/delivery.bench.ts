@@ -29,10 +29,11 @@
  *   --rate=50 --seconds=30        offered rate and length of scenarios a, b, c, e
  *   --shops=22                    healthy shops (b adds two bad ones; c uses as many other shops)
  *   --workers=2                   product worker processes (naive: 2 as well)
- *   --sat-rates=100,150,200,300,400,600  --sat-seconds=12  --runaway-ms=5000
+ *   --sat-rates=25,50,75,100,150,200,300  --sat-seconds=12  --runaway-ms=5000
  *   --admin-latency=150           the Admin API stand-in's latency per call (ms)
  *   --naive-concurrency=50        jobs in flight per naive worker process
  *   --memory-leads=1000           --log=info (the product processes' LOG_LEVEL)   --json=FILE
+ *   --only=product                skip the naive pipeline      --cpu-prof=DIR  V8 CPU profiles of the product's processes
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -52,7 +53,7 @@ const RATE = Number(args.get("rate") ?? 50);
 const SECONDS = Number(args.get("seconds") ?? 30);
 const SHOPS = Math.max(20, Number(args.get("shops") ?? 22));
 const WORKERS = Math.max(2, Number(args.get("workers") ?? 2));
-const SAT_RATES = (args.get("sat-rates") ?? "100,150,200,300,400,600").split(",").map(Number).filter((r) => r > 0);
+const SAT_RATES = (args.get("sat-rates") ?? "25,50,75,100,150,200,300").split(",").map(Number).filter((r) => r > 0);
 const SAT_SECONDS = Number(args.get("sat-seconds") ?? 12);
 const RUNAWAY_MS = Number(args.get("runaway-ms") ?? 5000);
 const ADMIN_LATENCY_MS = Number(args.get("admin-latency") ?? 150);
@@ -60,8 +61,10 @@ const NAIVE_CONCURRENCY = Number(args.get("naive-concurrency") ?? 50);
 const MEMORY_LEADS = Number(args.get("memory-leads") ?? 1000);
 const LOG_LEVEL = args.get("log") ?? "info";
 const JSON_FILE = args.get("json");
-/** No saturation step starts after this much of the run. */
-const BUDGET_MS = 8.5 * 60_000;
+const ONLY = args.get("only");
+const CPU_PROF_DIR = args.get("cpu-prof");
+/** No saturation step starts after this much of the run: the product's, then the naive pipeline's. */
+const BUDGET_MS = { product: 5.5 * 60_000, naive: 9.5 * 60_000 };
 
 const POSTGRES_ADMIN_URL = process.env.BENCH_POSTGRES_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -75,6 +78,8 @@ const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOStri
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits }) : "∞");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const started = Date.now();
+/** Thrown to end the run early (--only=product) with the figures reported. */
+class Done extends Error {}
 const loadAtStart = os.loadavg();
 const cores = os.cpus().length;
 
@@ -135,6 +140,7 @@ const children: { kill(): void }[] = [];
 let adminApiServer: { url: string; close(): Promise<void> } | undefined;
 let cleaning: Promise<void> | undefined;
 let broken = false;
+let stoppingProduct = false;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
     log(`${signal}: cleaning up`);
@@ -165,6 +171,8 @@ interface PhaseResult {
   dbCommitsPerLead?: number;
   adminCallsPerLead?: number;
   attemptMedianMs?: number;
+  /** Where the time goes (product): p50 and p99 of each stage, ms. */
+  stages?: Record<string, { p50: number; p99: number }>;
 }
 const results: PhaseResult[] = [];
 const notes: string[] = [];
@@ -206,7 +214,8 @@ try {
   log(`${receivers.length} receivers, ${healthy.length + 2 + dual.length} shops; Admin API stand-in at ${adminApiServer.url} (${ADMIN_LATENCY_MS} ms a call)`);
 
   // ---------------------------------------------------------------- the product's processes
-  const env = { LOG_LEVEL, RUN_WORKER_IN_PROCESS: "false" };
+  const env: Record<string, string> = { LOG_LEVEL, RUN_WORKER_IN_PROCESS: "false" };
+  if (CPU_PROF_DIR) env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${path.resolve(CPU_PROF_DIR)}`;
   let web: WebProcess;
   const workers: TsxChild[] = [];
   {
@@ -224,6 +233,21 @@ try {
     log(`web process pid ${web.pid} at ${web.url}, ${WORKERS} worker processes (pids ${workers.map((w) => w.pid).join(", ")}), started in ${fmt((Date.now() - t) / 1000, 1)} s`);
   }
   const productPids = () => ({ web: [web.pid], workers: workers.map((w) => w.pid) });
+  // What the web process said about failed captures (its log lines of level warn and above, messages only).
+  void web.exited.then(({ code, signal }) => { if (!stoppingProduct) log(`the web process exited (${code ?? signal}): ${web.output().slice(-1500)}`); });
+  const webComplaints = () => {
+    const counts = new Map<string, number>();
+    for (const text of web.output().split("\n")) {
+      if (!text.startsWith("{")) continue;
+      try {
+        const entry = JSON.parse(text) as { level: number; msg: string };
+        if (entry.level >= 40) counts.set(entry.msg, (counts.get(entry.msg) ?? 0) + 1);
+      } catch {
+        // a line cut short
+      }
+    }
+    return [...counts.entries()].map(([msg, n]) => `${n}x "${msg}"`).join(", ") || "none";
+  };
 
   // ---------------------------------------------------------------- scenarios
   const runPhase = async (
@@ -290,8 +314,10 @@ try {
       untaggedShare: delivered ? untaggedCount / delivered : 0,
       loadAvg,
     };
+    // Per lead offered: a capture the client gave up on (timeout) was mostly still written, tagged and delivered.
+    const offered = Math.max(1, produced.ids.length + produced.errors);
     if (cpuBefore && cpuAfter) {
-      const n = Math.max(1, produced.ids.length);
+      const n = offered;
       result.cpuMsPerLead = {
         web: (cpuAfter.web - cpuBefore.web) / n,
         workers: (cpuAfter.workers - cpuBefore.workers) / n,
@@ -300,13 +326,15 @@ try {
       };
     }
     if (dbBefore && dbAfter) {
-      result.dbWritesPerLead = (dbAfter.rows - dbBefore.rows) / Math.max(1, produced.ids.length);
-      result.dbCommitsPerLead = (dbAfter.commits - dbBefore.commits) / Math.max(1, produced.ids.length);
+      result.dbWritesPerLead = (dbAfter.rows - dbBefore.rows) / offered;
+      result.dbCommitsPerLead = (dbAfter.commits - dbBefore.commits) / offered;
     }
-    result.adminCallsPerLead = (api.calls.filter((c) => c.outcome === "answered").length - adminCallsBefore) / Math.max(1, produced.ids.length);
+    result.adminCallsPerLead = (api.calls.filter((c) => c.outcome === "answered").length - adminCallsBefore) / offered;
     log(`${side} ${name}: ${fmt(produced.ids.length)} captured (${produced.errors} errors, lag ≤ ${fmt(produced.lagMs)} ms), ` +
       `${fmt(delivered)}/${fmt(expectedKeys.length)} expected deliveries, healthy p50 ${fmt(result.healthy.p50)} p99 ${fmt(result.healthy.p99)} ms, ` +
       `${fmt(result.deliveredPerSec)} deliveries/s, load ${fmt(loadAvg, 1)}`);
+    if (produced.errors && side === "product") log(`web process warnings so far: ${webComplaints()}`);
+    if (side === "product") result.stages = await stagesOf(produced.ids.filter((id) => leads.get(id)!.shop.kind !== "hang" && leads.get(id)!.shop.kind !== "flaky"));
     if (options.record ?? true) results.push(result);
     return result;
   };
@@ -314,7 +342,7 @@ try {
   /** Rising offered rates until the latency runs away; the best delivered rate is the throughput. */
   const saturate = async (side: "product" | "naive", baseUrl: string, pids: Record<string, number[]>) => {
     for (const rate of SAT_RATES) {
-      if (Date.now() - started > BUDGET_MS) {
+      if (Date.now() - started > BUDGET_MS[side]) {
         notes.push(`${side} saturation stopped before ${rate}/s: the run's time budget is spent`);
         break;
       }
@@ -346,8 +374,7 @@ try {
   await saturate("product", web.url, productPids());
 
   // ---------------------------------------------------------------- Redis bytes per waiting job
-  for (const worker of workers) worker.kill();
-  await sleep(1000);
+  await stopGracefully(workers.map((w) => ({ pid: w.pid, exited: w.exited, kill: w.kill })));
   {
     const before = await prefixUsage();
     const usedBefore = await usedMemory();
@@ -365,9 +392,12 @@ try {
     log(`memory: ${fmt(memory.jobs)} job hashes waiting for ${MEMORY_LEADS} leads, ${fmt(memory.usageDelta / Math.max(1, memory.jobs))} B a job (MEMORY USAGE), ` +
       `used_memory +${fmt(memory.usedMemoryDelta / MEMORY_LEADS)} B a lead`);
   }
-  web.kill();
-  await web.exited;
-  await Promise.all(workers.map((w) => w.exited));
+  stoppingProduct = true;
+  await stopGracefully([{ pid: web.pid, exited: web.exited, kill: web.kill }]);
+  if (ONLY === "product") {
+    report(api);
+    throw new Done();
+  }
 
   // ---------------------------------------------------------------- the naive pipeline
   const naiveShops = Object.fromEntries(healthy.map((s) => [s.domain, { shopId: s.shopId, domain: s.domain, url: s.destinations[0].url, secret: s.destinations[0].secret, token: s.token }]));
@@ -389,14 +419,30 @@ try {
 
   report(api);
 } catch (error) {
-  broken = true;
-  console.error(error);
+  if (!(error instanceof Done)) {
+    broken = true;
+    console.error(error);
+  }
 } finally {
   await cleanUp();
 }
 process.exit(broken ? 1 : 0);
 
 // ---------------------------------------------------------------- producing and collecting
+
+/** SIGTERM, as a deployment stops a process (it finishes what is in flight); SIGKILL if it is still there 25 s later. */
+async function stopGracefully(processes: { pid: number; exited: Promise<unknown>; kill(): void }[]) {
+  await Promise.all(processes.map(async (p) => {
+    try {
+      process.kill(p.pid, "SIGTERM");
+    } catch {
+      return;
+    }
+    const timer = setTimeout(() => p.kill(), 25_000);
+    await p.exited;
+    clearTimeout(timer);
+  }));
+}
 
 /**
  * Captures open loop through the capture route: capture i starts at i/rate seconds whatever became of the
@@ -545,6 +591,11 @@ function report(api: InstanceType<typeof FakeAdminApi>) {
   const satNaive = sat("naive");
 
   out.push("");
+  out.push("Where the time goes (product; p50 / p99 ms): capture request start → lead row written (capturedAt) → shopper tagged (taggedAt) → first attempt started → arrival");
+  for (const r of results.filter((x) => x.stages)) {
+    out.push(`  ${r.name.padEnd(14)} ` + Object.entries(r.stages!).map(([k, v]) => `${k} ${fmt(v.p50)} / ${fmt(v.p99)}`).join(", "));
+  }
+  out.push("");
   out.push("Per-lead costs (CPU ms a lead, this machine; database rows written and commits a lead):");
   for (const r of [a, c, naiveA, satProduct.best, satNaive.best]) {
     if (!r?.cpuMsPerLead) continue;
@@ -669,6 +720,42 @@ async function dbWrites(): Promise<{ rows: number; commits: number }> {
   );
   const [c] = await db.$queryRawUnsafe<{ commits: bigint }[]>(`SELECT xact_commit::bigint AS commits FROM pg_stat_database WHERE datname = current_database()`);
   return { rows: Number(t.rows), commits: Number(c.commits) };
+}
+
+/**
+ * The stages of each delivery of these leads, from the rows the product wrote (its processes share this
+ * machine's clock): capture start → capturedAt → taggedAt (untagged deliveries skip it) → the first attempt's
+ * start → the receiver's arrival.
+ */
+async function stagesOf(ids: string[]): Promise<Record<string, { p50: number; p99: number }>> {
+  const stages: Record<string, number[]> = { "to row": [], "row→tagged": [], "tagged→attempt": [], "row→attempt (untagged)": [], "attempt→arrival": [] };
+  for (let i = 0; i < ids.length; i += 2000) {
+    const rows = await db.lead.findMany({
+      where: { id: { in: ids.slice(i, i + 2000) } },
+      select: {
+        id: true, capturedAt: true, taggedAt: true,
+        deliveries: { select: { destinationId: true, destination: { select: { url: true } }, attempts: { where: { number: 1 }, select: { startedAt: true } } } },
+      },
+    });
+    for (const row of rows) {
+      const lead = leads.get(row.id)!;
+      stages["to row"].push(row.capturedAt.getTime() - lead.startedAt);
+      for (const d of row.deliveries) {
+        const attempt = d.attempts[0]?.startedAt.getTime();
+        if (attempt === undefined) continue;
+        if (row.taggedAt && row.taggedAt.getTime() <= attempt) {
+          stages["row→tagged"].push(row.taggedAt.getTime() - row.capturedAt.getTime());
+          stages["tagged→attempt"].push(attempt - row.taggedAt.getTime());
+        } else {
+          stages["row→attempt (untagged)"].push(attempt - row.capturedAt.getTime());
+        }
+        const destination = lead.shop.destinations.find((x) => x.url === d.destination.url);
+        const at = destination && arrivals.get(`${row.id} ${destination.label}`);
+        if (at) stages["attempt→arrival"].push(at - attempt);
+      }
+    }
+  }
+  return Object.fromEntries(Object.entries(stages).filter(([, v]) => v.length).map(([k, v]) => [k, { p50: percentile(v, 50), p99: percentile(v, 99) }]));
 }
 
 /** The median duration of the delivery attempts of a phase's leads (one attempt, as the worker timed it). */
