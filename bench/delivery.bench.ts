@@ -176,6 +176,8 @@ interface PhaseResult {
 }
 const results: PhaseResult[] = [];
 const notes: string[] = [];
+interface Totals { leads: number; delivered: number; attempts: number; cpuMs: Record<string, number>; rows: number; commits: number; seconds: number }
+const totals: Partial<Record<"product" | "naive", Totals>> = {};
 let memory: { leads: number; jobs: number; keysDelta: number; usageDelta: number; usedMemoryDelta: number } | undefined;
 
 try {
@@ -233,6 +235,7 @@ try {
     log(`web process pid ${web.pid} at ${web.url}, ${WORKERS} worker processes (pids ${workers.map((w) => w.pid).join(", ")}), started in ${fmt((Date.now() - t) / 1000, 1)} s`);
   }
   const productPids = () => ({ web: [web.pid], workers: workers.map((w) => w.pid) });
+  const productStart = await costMark(productPids());
   // What the web process said about failed captures (its log lines of level warn and above, messages only).
   void web.exited.then(({ code, signal }) => { if (!stoppingProduct) log(`the web process exited (${code ?? signal}): ${web.output().slice(-1500)}`); });
   const webComplaints = () => {
@@ -372,6 +375,7 @@ try {
 
   await runPhase("product", "c two dest.", web.url, dual, RATE, SECONDS, { pids: productPids() });
   await saturate("product", web.url, productPids());
+  totals.product = await costSince(productStart, productPids());
 
   // ---------------------------------------------------------------- Redis bytes per waiting job
   await stopGracefully(workers.map((w) => ({ pid: w.pid, exited: w.exited, kill: w.kill })));
@@ -410,10 +414,12 @@ try {
   children.push(naiveWeb, ...naiveWorkers);
   const naiveUrl = `http://127.0.0.1:${/ready \d+ (\d+)/.exec(naiveWeb.stdout())![1]}`;
   const naivePids = { web: [naiveWeb.pid], workers: naiveWorkers.map((w) => w.pid) };
+  const naiveStart = await costMark(naivePids);
   log(`naive: web pid ${naiveWeb.pid} at ${naiveUrl}, workers ${naiveWorkers.map((w) => w.pid).join(", ")} (concurrency ${NAIVE_CONCURRENCY} each)`);
   await runPhase("naive", "warm-up", naiveUrl, healthy, 20, 5, { record: false });
   await runPhase("naive", "a healthy", naiveUrl, healthy, RATE, SECONDS, { pids: naivePids, measureDb: true });
   await saturate("naive", naiveUrl, naivePids);
+  totals.naive = await costSince(naiveStart, naivePids);
   for (const child of [naiveWeb, ...naiveWorkers]) child.kill();
   await Promise.all([naiveWeb, ...naiveWorkers].map((c) => c.exited));
 
@@ -477,7 +483,8 @@ async function produce(phase: string, baseUrl: string, shops: BenchShop[], rate:
       },
       (error: unknown) => {
         errors++;
-        firstError ||= String(error);
+        const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+        firstError ||= `${String(error)}${cause ? ` (${cause.code ?? cause.message})` : ""}`;
       },
     ).finally(() => inFlight.delete(p));
     inFlight.add(p);
@@ -604,6 +611,12 @@ function report(api: InstanceType<typeof FakeAdminApi>) {
       (r.dbWritesPerLead !== undefined ? `; ${fmt(r.dbWritesPerLead, 1)} rows written, ${fmt(r.dbCommitsPerLead!, 1)} commits` : "") +
       `; ${fmt(r.adminCallsPerLead ?? 0, 2)} Admin API calls answered`);
   }
+  for (const side of ["product", "naive"] as const) {
+    const t = totals[side];
+    if (!t) continue;
+    out.push(`  ${side}, whole run (${fmt(t.leads)} leads written in ${fmt(t.seconds)} s, ${fmt(t.delivered)} delivered${t.attempts ? `, ${fmt(t.attempts)} attempts` : ""}): ` +
+      Object.entries(t.cpuMs).map(([k, v]) => `${k} ${fmt(v, 2)}`).join(", ") + ` CPU ms a lead; ${fmt(t.rows, 1)} rows written, ${fmt(t.commits, 1)} commits a lead`);
+  }
   if (memory) {
     out.push(`  Redis, workers stopped, ${fmt(memory.leads)} leads captured: ${fmt(memory.jobs)} job hashes (${fmt(memory.jobs / memory.leads, 2)} a lead), ` +
       `${fmt(memory.usageDelta / Math.max(1, memory.jobs))} B a waiting job by MEMORY USAGE (${fmt(memory.usageDelta / memory.leads)} B a lead), ` +
@@ -643,12 +656,49 @@ function report(api: InstanceType<typeof FakeAdminApi>) {
   out.push("");
   process.stdout.write(out.join("\n") + "\n");
   if (JSON_FILE) {
-    writeFileSync(JSON_FILE, JSON.stringify({ rate: RATE, seconds: SECONDS, shops: SHOPS, workers: WORKERS, cores, loadAtStart, loadAtEnd, results, memory,
+    writeFileSync(JSON_FILE, JSON.stringify({ rate: RATE, seconds: SECONDS, shops: SHOPS, workers: WORKERS, cores, loadAtStart, loadAtEnd, results, memory, totals,
       targets: targets.map(([name, measured, pass]) => ({ name, measured, pass })) }, null, 2));
   }
 }
 
 // ---------------------------------------------------------------- machine, Redis and database
+
+interface CostMark { at: number; cpu: Record<string, number>; redisMs: number; pg: Map<number, number>; rows: number; commits: number; leads: number; tagged: number }
+
+/** Everything a side's processes, PostgreSQL and Redis have used so far. */
+async function costMark(pids: Record<string, number[]>): Promise<CostMark> {
+  const w = await dbWrites();
+  return {
+    at: Date.now(), cpu: cpuOf(pids), redisMs: await redisCpuMs(), pg: await postgresCpu(), rows: w.rows, commits: w.commits,
+    leads: await db.lead.count(), tagged: await db.lead.count({ where: { tagged: true } }),
+  };
+}
+
+/**
+ * A side's whole-run cost per lead: CPU of its processes, PostgreSQL's and Redis's, rows written and commits,
+ * over every lead it wrote (captures the client gave up on included), once its work has gone quiet.
+ */
+async function costSince(start: CostMark, pids: Record<string, number[]>): Promise<Totals> {
+  let last = -1;
+  for (let i = 0; i < 30; i++) {
+    const rows = (await dbWrites()).rows;
+    if (rows === last) break;
+    last = rows;
+    await sleep(2000);
+  }
+  const end = await costMark(pids);
+  const leadCount = end.leads - start.leads;
+  // The product's deliveries have rows of their own; the naive pipeline marks its lead once the receiver took it.
+  const product = start.leads === 0;
+  const delivered = product ? await db.delivery.count({ where: { status: "delivered" } }) : end.tagged - start.tagged;
+  const attempts = product ? await db.deliveryAttempt.count() : 0;
+  const n = Math.max(1, leadCount);
+  const cpuMs: Record<string, number> = {};
+  for (const role of Object.keys(end.cpu)) cpuMs[role] = (end.cpu[role] - start.cpu[role]) / n;
+  cpuMs.postgres = postgresCpuSince(start.pg, end.pg) / n;
+  cpuMs.redis = (end.redisMs - start.redisMs) / n;
+  return { leads: leadCount, delivered, attempts, cpuMs, rows: (end.rows - start.rows) / n, commits: (end.commits - start.commits) / n, seconds: (end.at - start.at) / 1000 };
+}
 
 /** CPU time (ms) of processes by role, from the kernel. */
 function cpuOf(pids: Record<string, number[]>): Record<string, number> {
