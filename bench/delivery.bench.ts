@@ -33,6 +33,7 @@
  *   --admin-latency=150           the Admin API stand-in's latency per call (ms)
  *   --naive-concurrency=50        jobs in flight per naive worker process
  *   --memory-leads=1000           --log=info (the product processes' LOG_LEVEL)   --json=FILE
+ *   --warmup=20                   seconds at 25 leads/s through each side before measuring (cold processes are slow)
  *   --only=product                skip the naive pipeline      --cpu-prof=DIR  V8 CPU profiles of the product's processes
  */
 import { randomBytes } from "node:crypto";
@@ -61,6 +62,8 @@ const NAIVE_CONCURRENCY = Number(args.get("naive-concurrency") ?? 50);
 const MEMORY_LEADS = Number(args.get("memory-leads") ?? 1000);
 const LOG_LEVEL = args.get("log") ?? "info";
 const JSON_FILE = args.get("json");
+/** Leads at 25/s through each side before anything is measured: the processes' code is compiled by then (JIT, Prisma's query plans). */
+const WARMUP_SECONDS = Number(args.get("warmup") ?? 20);
 const ONLY = args.get("only");
 const CPU_PROF_DIR = args.get("cpu-prof");
 /** No saturation step starts after this much of the run: the product's, then the naive pipeline's. */
@@ -359,8 +362,9 @@ try {
     await drainAll(`${side}:sat`, 60_000);
   };
 
-  log(`warm-up: 5 s at 20 leads/s`);
-  await runPhase("product", "warm-up", web.url, healthy, 20, 5, { record: false });
+  log(`warm-up: ${WARMUP_SECONDS} s at 25 leads/s`);
+  await runPhase("product", "warm-up", web.url, healthy, 25, WARMUP_SECONDS, { record: false });
+  await drainAll("product:warm-up", 30_000);
 
   await runPhase("product", "a healthy", web.url, healthy, RATE, SECONDS, { pids: productPids(), measureDb: true });
   const attemptMedian = await attemptMedianMs(results[results.length - 1]);
@@ -416,7 +420,8 @@ try {
   const naivePids = { web: [naiveWeb.pid], workers: naiveWorkers.map((w) => w.pid) };
   const naiveStart = await costMark(naivePids);
   log(`naive: web pid ${naiveWeb.pid} at ${naiveUrl}, workers ${naiveWorkers.map((w) => w.pid).join(", ")} (concurrency ${NAIVE_CONCURRENCY} each)`);
-  await runPhase("naive", "warm-up", naiveUrl, healthy, 20, 5, { record: false });
+  await runPhase("naive", "warm-up", naiveUrl, healthy, 25, WARMUP_SECONDS, { record: false });
+  await drainAll("naive:warm-up", 30_000);
   await runPhase("naive", "a healthy", naiveUrl, healthy, RATE, SECONDS, { pids: naivePids, measureDb: true });
   await saturate("naive", naiveUrl, naivePids);
   totals.naive = await costSince(naiveStart, naivePids);
