@@ -367,6 +367,8 @@ try {
 
   await runPhase("product", "a healthy", web.url, healthy, RATE, SECONDS, { pids: productPids(), measureDb: true });
 
+  // Each scenario starts from an empty backlog (captures the client gave up on are still delivered meanwhile).
+  await drainAll("product:a healthy", 30_000);
   hang.destinations[0].receiver.setDefault(respond.trickle({ phase: "body", intervalMs: 1000 }));
   flaky.destinations[0].receiver.enqueue(...Array.from({ length: 5000 }, () => (Math.random() < 0.3 ? respond.status(500, "unavailable") : respond.ok())));
   await runPhase("product", "b faults", web.url, [...healthy, hang, flaky], RATE, SECONDS, { waitFor: (s) => s.kind === "healthy", pids: productPids() });
@@ -374,7 +376,9 @@ try {
   // holding connections through the next scenarios. The flaky one stays flaky (its retries come a minute later).
   hang.destinations[0].receiver.setDefault(respond.ok());
 
+  await drainAll("product:b faults", 30_000);
   await runPhase("product", "c two dest.", web.url, dual, RATE, SECONDS, { pids: productPids() });
+  await drainAll("product:c two dest.", 30_000);
   await saturate("product", web.url, productPids());
   totals.product = await costSince(productStart, productPids());
   // The floor: what one lead cannot go faster than, tagging (its Admin API calls, each at the stand-in's latency)
@@ -424,6 +428,7 @@ try {
   await runPhase("naive", "warm-up", naiveUrl, healthy, 25, WARMUP_SECONDS, { record: false });
   await drainAll("naive:warm-up", 30_000);
   await runPhase("naive", "a healthy", naiveUrl, healthy, RATE, SECONDS, { pids: naivePids, measureDb: true });
+  await drainAll("naive:a healthy", 30_000);
   await saturate("naive", naiveUrl, naivePids);
   totals.naive = await costSince(naiveStart, naivePids);
   for (const child of [naiveWeb, ...naiveWorkers]) child.kill();
