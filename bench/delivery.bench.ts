@@ -9,10 +9,10 @@
  * end) and Redis (keys under a prefix of the run's own, deleted at the end). This process paces the captures
  * and hosts the Admin API stand-in and the receivers (one per destination, kept-alive TLS, a throwaway CA).
  *
- * Scenarios, in this order, in one run:
+ * Scenarios, in this order, in one run, each after a warm-up (--warmup) and from a drained backlog:
  *  a  healthy     --rate leads/s for --seconds over --shops shops whose receivers answer 200 at once: the floor.
- *  b  faults      the same load over the same shops plus two more: one shop's receiver hangs (status line,
- *                 then one byte a second) and one fails 30% of requests with 500. Fairness ratio = healthy
+ *  b  faults      the same load over the same shops plus two more: one shop's receiver hangs (status line and
+ *                 headers, then one byte a second) and one fails 30% of requests with 500. Fairness ratio = healthy
  *                 shops' p99 here / their p99 in (a).
  *  c  two dest.   the same load over --shops other shops, each with two webhook destinations (two receivers).
  *  d  saturation  healthy shops at rising offered rates (--sat-rates, --sat-seconds each) until the latency runs
