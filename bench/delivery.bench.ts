@@ -1,59 +1,48 @@
 /**
- * Webhook delivery under load: the product's pipeline against the one a developer would write by hand,
- * in the same run, on the same Redis, PostgreSQL scratch database and HTTPS receiver.
+ * The path merchants run, end to end, under load: storefront leads enter through the signed app-proxy capture
+ * route of the production build, worker processes tag each shopper in Shopify (a stand-in with Shopify's
+ * latency and cost-based leaky bucket) and deliver the lead to the shop's destinations (HTTPS receivers on
+ * loopback). Latency runs from the start of the capture request to the receiver's arrival of the delivery.
  *
- *  naive    insert the lead (Prisma); queue.add with the whole job in its data (JSON body, signing secret,
- *           URL; BullMQ's default options plus 5 attempts with exponential backoff); a BullMQ worker signs
- *           the body (HMAC-SHA256), POSTs it with fetch and marks the lead row delivered.
- *  product  recordLeadWithDeliveries (the lead, its product and its delivery rows in one statement, shared by
- *           the captures in flight at that moment), enqueueNewDeliveries after the commit (a job holding only
- *           its id); the real createDeliveryWorker with the real webhook sender (an exact-address allow-list
- *           for 127.0.0.1, kept-alive connections) claiming and recording attempts in one statement each.
+ * Processes: the production build's `server.mjs` (1 web process, RUN_WORKER_IN_PROCESS=false), --workers worker
+ * processes (`runWorkerProcess`, as `npm run worker` runs it), PostgreSQL (a throwaway database, dropped at the
+ * end) and Redis (keys under a prefix of the run's own, deleted at the end). This process paces the captures
+ * and hosts the Admin API stand-in and the receivers (one per destination, kept-alive TLS, a throwaway CA).
  *
- * Both workers trust the receiver's test CA process-wide (NODE_EXTRA_CA_CERTS), so the product's sender runs
- * with no `ca` option, the code path production runs. One extra product phase ("sat, CA opt") passes the CA
- * in the sender's options (`extraCa`) instead: the sender then builds one TLS context with Node's root
- * certificates plus that CA, once.
+ * Scenarios, in this order, in one run, each after a warm-up (--warmup) and from a drained backlog:
+ *  a  healthy     --rate leads/s for --seconds over --shops shops whose receivers answer 200 at once: the floor.
+ *  b  faults      the same load over the same shops plus two more: one shop's receiver hangs (status line and
+ *                 headers, then one byte a second) and one fails 30% of requests with 500. Fairness ratio = healthy
+ *                 shops' p99 here / their p99 in (a).
+ *  c  two dest.   the same load over --shops other shops, each with two webhook destinations (two receivers).
+ *  d  saturation  healthy shops at rising offered rates (--sat-rates, --sat-seconds each) until the latency runs
+ *                 away (p99 over --runaway-ms or under 99% delivered within the wait): throughput achieved.
+ *     memory      worker processes stopped, --memory-leads captures queued: Redis bytes per waiting job.
+ *  e  naive       the product's processes stopped; a hand-written pipeline (bench/delivery-naive-web.ts: check
+ *                 the signature, insert, queue.add; bench/delivery-naive-worker.ts, 2 processes: tag with a
+ *                 search and a create, sign, POST, BullMQ retries) under (a)'s load, then (d)'s steps.
  *
- * The machine is shared by five busy processes (producer, two workers taking turns, receiver, PostgreSQL,
- * Redis) on few cores, so throughput moves between runs by tens of percent; compare the two sides of
- * one run (the ratios), and run it more than once before concluding.
- *
- * Each side's worker runs in a child process of its own (plain Node, bundled once with esbuild, no
- * transpiler in memory), so "worker RSS" is that process's resident memory. The receiver is a third
- * process: it answers 200 at once and notes each request's arrival time and the body's lead id. The
- * producer (this process) captures leads open-loop at an offered rate; latency runs from the moment the
- * lead's insert returned to the producer to the request's arrival at the receiver (CLOCK_MONOTONIC, one
- * clock for every process). Saturation: the batch is captured and queued with the worker stopped (that is
- * also when Redis bytes per queued lead are taken, summing MEMORY USAGE over the queue's keys), then the
- * worker starts and the drain is timed; it runs twice per side, in the order A B B A, and the target
- * compares leads over drain time summed over both, so that a drift in the machine's speed during the run
- * weighs on both sides alike. Every phase has a queue of its own. Sides alternate in order.
- * Prints a table and the targets marked PASS or MISS; exits 0 unless the run itself broke.
+ * Prints per-shop and aggregated p50/p95/p99, throughput, the targets marked PASS or FAIL, the load average and
+ * core count at start and end, and the per-lead costs a capacity model needs. Exits 0 unless the run broke.
  *
  *   npm run bench:delivery
- *   --rates=100,500,1000   offered rates, leads/s          --seconds=5    worth of leads per rate (1,000..3,000)
- *   --batch=8000           saturation batch                --concurrency=10  worker concurrency, both sides
- *   --shops=1              shops (one endpoint each) the leads are spread over, round robin
- *   --in-flight=32         captures in flight at most      --log=silent   product worker log level (info: as production)
- *   --ca-options-batch=300 an extra product saturation phase with the receiver's CA passed in the sender's
- *                          options (extraCa) instead of trusted process-wide; 0 skips it
- *   --only=naive|product   one side (no ratios)            --json=FILE    also write the figures as JSON
- *   --cpu-prof=DIR         write a V8 CPU profile of each worker process into DIR
+ *   --rate=50 --seconds=30        offered rate and length of scenarios a, b, c, e
+ *   --shops=22                    healthy shops (b adds two bad ones; c uses as many other shops)
+ *   --workers=2                   product worker processes (naive: 2 as well)
+ *   --sat-rates=25,50,75,100,150,200,300  --sat-seconds=12  --runaway-ms=5000
+ *   --admin-latency=150           the Admin API stand-in's latency per call (ms)
+ *   --naive-concurrency=50        jobs in flight per naive worker process
+ *   --memory-leads=1000           --log=info (the product processes' LOG_LEVEL)   --json=FILE
+ *   --warmup=20                   seconds at 25 leads/s through each side before measuring (cold processes are slow)
+ *   --only=product                skip the naive pipeline      --cpu-prof=DIR  V8 CPU profiles of the product's processes
  */
-import { fork, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import pg from "pg";
-import {
-  countDriverCalls, counters, monoMs, rssOf,
-  type FromReceiver, type FromWorker, type ProcessStats, type ToReceiver, type ToWorker, type WorkerPhase,
-} from "./delivery-common";
-import type { NaiveJob } from "./delivery-naive-worker";
+import { TEST_API_KEY, TEST_API_SECRET, TEST_APP_URL } from "../test/support/test-app";
 
 // ---------------------------------------------------------------- options
 
@@ -61,138 +50,100 @@ const args = new Map(process.argv.slice(2).map((a) => {
   const [k, v] = a.replace(/^--/, "").split("=");
   return [k, v ?? "true"] as const;
 }));
-const RATES = (args.get("rates") ?? "100,500,1000").split(",").map(Number).filter((r) => r > 0);
-const SECONDS = Number(args.get("seconds") ?? 5);
-const BATCH = Number(args.get("batch") ?? 8000);
-const CONCURRENCY = Number(args.get("concurrency") ?? 10);
-const SHOPS = Math.max(1, Number(args.get("shops") ?? 1));
-const IN_FLIGHT = Number(args.get("in-flight") ?? 32);
-const CA_OPTIONS_BATCH = Number(args.get("ca-options-batch") ?? 300);
-const LOG_LEVEL = args.get("log") ?? "silent";
-const ONLY = args.get("only");
+const RATE = Number(args.get("rate") ?? 50);
+const SECONDS = Number(args.get("seconds") ?? 30);
+const SHOPS = Math.max(20, Number(args.get("shops") ?? 22));
+const WORKERS = Math.max(2, Number(args.get("workers") ?? 2));
+const SAT_RATES = (args.get("sat-rates") ?? "25,50,75,100,150,200,300").split(",").map(Number).filter((r) => r > 0);
+const SAT_SECONDS = Number(args.get("sat-seconds") ?? 12);
+const RUNAWAY_MS = Number(args.get("runaway-ms") ?? 5000);
+const ADMIN_LATENCY_MS = Number(args.get("admin-latency") ?? 150);
+const NAIVE_CONCURRENCY = Number(args.get("naive-concurrency") ?? 50);
+const MEMORY_LEADS = Number(args.get("memory-leads") ?? 1000);
+const LOG_LEVEL = args.get("log") ?? "info";
 const JSON_FILE = args.get("json");
+/** Leads at 25/s through each side before anything is measured: the processes' code is compiled by then (JIT, Prisma's query plans). */
+const WARMUP_SECONDS = Number(args.get("warmup") ?? 20);
+const ONLY = args.get("only");
 const CPU_PROF_DIR = args.get("cpu-prof");
-const WARMUP = 400;
-const WARMUP_RATE = 200;
-/** After the last capture, how long a phase may wait for the remaining arrivals. */
-const drainTimeoutMs = (count: number) => Math.min(180_000, 30_000 + count * 40);
-/** No new phase starts after this much of the run. */
-const BUDGET_MS = 8 * 60_000;
-const leadsAt = (rate: number) => Math.min(3000, Math.max(1000, Math.round(rate * SECONDS)));
+/** No saturation step starts after this much of the run: the product's, then the naive pipeline's. */
+const BUDGET_MS = { product: 5.5 * 60_000, naive: 9.5 * 60_000 };
 
 const POSTGRES_ADMIN_URL = process.env.BENCH_POSTGRES_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
-const SCRATCH_DB = "tryon_bench_delivery";
 const RUN_ID = randomBytes(3).toString("hex");
+const SCRATCH_DB = `tryon_bench_e2e_${RUN_ID}`;
 const PREFIX = `tryon-bench-${RUN_ID}`;
-const NAIVE_JOB_OPTIONS = { attempts: 5, backoff: { type: "exponential", delay: 1000 } };
-
-const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
-const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
-const mb = (bytes: number) => `${fmt(bytes / 1048576, 1)} MB`;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const started = monoMs();
-const loadAtStart = os.loadavg()[0];
-
-type SideName = "naive" | "product";
-const SIDES: SideName[] = ONLY === "naive" || ONLY === "product" ? [ONLY] : ["naive", "product"];
-
-/** Request and answer over a child's IPC channel: messages are taken in order, by type. */
-class Ipc<Out, In extends { type: string }> {
-  private inbox: In[] = [];
-  private waiters: { type: string; resolve: (m: In) => void }[] = [];
-  private exited = false;
-  constructor(readonly proc: ChildProcess, private readonly label: string) {
-    proc.on("message", (m: In) => {
-      if (m.type === "error") {
-        log(`${label}: ${(m as unknown as { message: string }).message}`);
-        broken = true;
-        return;
-      }
-      const i = this.waiters.findIndex((w) => w.type === m.type);
-      if (i >= 0) this.waiters.splice(i, 1)[0].resolve(m);
-      else this.inbox.push(m);
-    });
-    proc.once("exit", (code) => {
-      this.exited = true;
-      if (code !== 0 && code !== null) log(`${label} exited with ${code}`);
-    });
-  }
-  send(message: Out) {
-    this.proc.send(message as object);
-  }
-  next(type: string, timeoutMs: number): Promise<In> {
-    const i = this.inbox.findIndex((m) => m.type === type);
-    if (i >= 0) return Promise.resolve(this.inbox.splice(i, 1)[0]);
-    if (this.exited) return Promise.reject(new Error(`${this.label} has exited`));
-    return new Promise((resolve, reject) => {
-      const waiter = { type, resolve: (m: In) => { clearTimeout(timer); resolve(m); } };
-      const timer = setTimeout(() => {
-        this.waiters.splice(this.waiters.indexOf(waiter), 1);
-        reject(new Error(`${this.label}: no "${type}" within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.waiters.push(waiter);
-    });
-  }
-  async stats(): Promise<ProcessStats> {
-    this.send({ type: "stats" } as Out);
-    return ((await this.next("stats", 10_000)) as unknown as { stats: ProcessStats }).stats;
-  }
-  async take() {
-    this.send({ type: "take" } as Out);
-    return (await this.next("arrivals", 10_000)) as unknown as Extract<FromReceiver, { type: "arrivals" }>;
-  }
-}
-
-// ---------------------------------------------------------------- scratch database, settings, app modules
-
 const scratchUrl = POSTGRES_ADMIN_URL.replace(/\/[^/]*$/, `/${SCRATCH_DB}`);
-await adminQuery(`DROP DATABASE IF EXISTS ${SCRATCH_DB} WITH (FORCE)`);
-await adminQuery(`CREATE DATABASE ${SCRATCH_DB}`);
-const caFile = path.join(os.tmpdir(), `tryon-bench-delivery-ca-${RUN_ID}.pem`);
+const caFile = path.join(os.tmpdir(), `tryon-bench-e2e-ca-${RUN_ID}.pem`);
 
+const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits }) : "∞");
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const started = Date.now();
+/** Thrown to end the run early (--only=product) with the figures reported. */
+class Done extends Error {}
+const loadAtStart = os.loadavg();
+const cores = os.cpus().length;
+
+// ---------------------------------------------------------------- scratch database, settings, helpers
+
+await adminQuery(`CREATE DATABASE ${SCRATCH_DB}`);
 Object.assign(process.env, {
   NODE_ENV: "production",
-  SHOPIFY_API_KEY: "bench-api-key",
-  SHOPIFY_API_SECRET: "bench-api-secret",
-  SHOPIFY_APP_URL: "https://bench.tryon-leads.example",
+  SHOPIFY_API_KEY: TEST_API_KEY,
+  SHOPIFY_API_SECRET: TEST_API_SECRET,
+  SHOPIFY_APP_URL: TEST_APP_URL,
   SCOPES: "write_customers",
   DATABASE_URL: scratchUrl,
   REDIS_URL,
   ENCRYPTION_KEYS: `1:${randomBytes(32).toString("base64")}`,
-  RUN_WORKER_IN_PROCESS: "false",
-  LOG_LEVEL: "silent",
   QUEUE_PREFIX: PREFIX,
+  RUN_WORKER_IN_PROCESS: "false",
+  // Shopify's app proxy is the one hop in front of the app here.
+  TRUSTED_PROXY_HOPS: "1",
+  // The default (600 a minute per shop) would refuse the saturation steps' captures before anything else
+  // saturates: 20-odd shops stand for the thousands a real app spreads its traffic over.
+  CAPTURE_LIMIT_PER_SHOP: "1000000/1m",
+  LOG_LEVEL,
 });
 
-// App modules read their settings on import: load them only now.
+// App and test-support modules read the settings on import: load them only now.
 const { migrateDatabase } = await import("../app/lib/db-migrate.server");
-const { createDb } = await import("../app/lib/db.server");
-const { ensureShop } = await import("../app/shops/shops.server");
-const { connectEndpoint } = await import("../app/destinations/endpoints.server");
-const { recordLeadWithDeliveries } = await import("../app/delivery/outbox.server");
-const { createDeliveryQueue, enqueueNewDeliveries } = await import("../app/delivery/queue.server");
-const { buildLeadCapturedBody, serializeBody } = await import("../app/delivery/payload");
-const { createAddressPolicy } = await import("../app/delivery/ssrf.server");
-const { getConfig } = await import("../app/lib/config.server");
-const { getTestCertificates } = await import("../test/support/test-certificates");
-type CapturedLead = import("../app/delivery/outbox.server").CapturedLead;
+const { getDb } = await import("../app/lib/db.server");
+const { installShop } = await import("../test/support/shopify");
+const { addEndpoint } = await import("../test/support/delivery");
+const { FakeAdminApi } = await import("../test/support/fake-admin-api");
+const { respond, startHttpsReceiver } = await import("../test/support/https-receiver");
+const { postCapture, startServerMjs } = await import("../test/support/web-process");
+const { startWorkerProcess } = await import("../test/support/worker-processes");
+const { startTsxChild } = await import("../test/support/child-process");
+const { default: buildOnce } = await import("../test/support/production-build");
+type HttpsReceiver = import("../test/support/https-receiver").HttpsReceiver;
+type TsxChild = import("../test/support/child-process").TsxChild;
+type WebProcess = import("../test/support/web-process").WebProcess;
 
 await migrateDatabase(scratchUrl);
-// The naive pipeline's own bookkeeping: the status columns a hand-written app keeps on its lead table.
-await scratchQuery(`ALTER TABLE "Lead" ADD COLUMN "webhookStatus" TEXT NOT NULL DEFAULT 'pending', ADD COLUMN "webhookDeliveredAt" TIMESTAMP(3)`);
-await countDriverCalls();
-const db = createDb(scratchUrl);
-await db.$connect();
-const admin = new Redis(REDIS_URL);
-// Producers: the product's connects as the web process's does (app/runtime/producers.server.ts); the naive one
-// with ioredis defaults.
-const productRedis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, connectTimeout: 2_000 });
-const naiveRedis = new Redis(REDIS_URL);
+const db = getDb();
+const redis = new Redis(REDIS_URL);
 
-const children: ChildProcess[] = [];
-let broken = false;
+interface Destination { label: string; receiver: HttpsReceiver; url: string; secret: string }
+interface BenchShop { domain: string; shopId: string; token: string; kind: "healthy" | "hang" | "flaky" | "dual"; destinations: Destination[] }
+interface CapturedLeadRecord { shop: BenchShop; startedAt: number; phase: string }
+
+const leads = new Map<string, CapturedLeadRecord>();
+/** `${leadId} ${destination label}` → when a 2xx-answered request for it reached the receiver (ms). */
+const arrivals = new Map<string, number>();
+const untagged = new Set<string>();
+const receivers: { label: string; receiver: HttpsReceiver }[] = [];
+let unverified = 0;
+let failedRequests = 0;
+
+const children: { kill(): void }[] = [];
+let adminApiServer: { url: string; close(): Promise<void> } | undefined;
 let cleaning: Promise<void> | undefined;
+let broken = false;
+let stoppingProduct = false;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
     log(`${signal}: cleaning up`);
@@ -200,397 +151,618 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   });
 }
 
-interface Shop { id: string; domain: string; url: string; secret: string }
-interface Side {
-  name: SideName;
-  worker: Ipc<ToWorker, FromWorker>;
-  idleRss: number;
-  open(queueName: string): { capture(input: CapturedLead): Promise<{ leadId: string; capturedAt: number }>; close(): Promise<void> };
-}
-
-interface QueueMemory { total: number; jobs: number; events: number; lists: number; other: number; keys: number }
+interface Figures { n: number; missing: number; p50: number; p95: number; p99: number; max: number }
 interface PhaseResult {
-  side: SideName;
-  scenario: string;
-  rate: number | null;
-  leads: number;
-  delivered: number;
-  duplicates: number;
-  /** Leads/s reaching the receiver: leads over (last arrival - first capture started) at a rate; over the drain at saturation. */
-  deliveredPerSec: number;
-  p50: number | null; p95: number | null; p99: number | null; max: number | null;
-  /** How late the producer started captures against the schedule, worst case (ms). */
-  producerLagMs: number;
-  /** Captures + enqueues completed per second. */
-  captureRate: number;
-  captureP50: number; captureP99: number;
+  side: "product" | "naive";
+  name: string;
+  rate: number;
+  seconds: number;
+  captured: number;
   captureErrors: number;
-  workerRssPeak: number; workerRssMean: number;
-  drainMs: number | null;
-  queued: QueueMemory | null;
-  usedMemoryDelta: number | null;
-  retained: QueueMemory;
-  perDelivery: { workerDbQueries: number; workerRedisCommands: number; workerCpuMs: number; receiverCpuMs: number; tlsHandshakes: number };
-  perLead: { producerDbQueries: number; producerRedisCommands: number; producerCpuMs: number; postgresCpuMs: number; redisCpuMs: number; totalCpuMs: number };
-  failedJobs: number;
+  captureP99: number;
+  producerLagMs: number;
+  expected: number;
+  delivered: number;
+  /** Deliveries that reached their receivers per second, from the first capture to the last arrival. */
+  deliveredPerSec: number;
+  healthy: Figures;
+  perShop: { shop: string; kind: string; figures: Figures }[];
+  untaggedShare: number;
+  loadAvg: number;
+  cpuMsPerLead?: Record<string, number>;
+  dbWritesPerLead?: number;
+  dbCommitsPerLead?: number;
+  adminCallsPerLead?: number;
+  /** Where the time goes (product): p50 and p99 of each stage, ms. */
+  stages?: Record<string, { p50: number; p99: number }>;
 }
 const results: PhaseResult[] = [];
-const skipped: string[] = [];
+const notes: string[] = [];
+interface Totals { adminCallsPerLead?: number; attemptMedianMs?: number; leads: number; delivered: number; attempts: number; cpuMs: Record<string, number>; rows: number; commits: number; seconds: number }
+const totals: Partial<Record<"product" | "naive", Totals>> = {};
+let memory: { leads: number; jobs: number; keysDelta: number; usageDelta: number; usedMemoryDelta: number } | undefined;
 
 try {
-  // ---------------------------------------------------------------- receiver, shops, workers
-  const tls = getTestCertificates();
-  writeFileSync(caFile, tls.ca);
-  const files = await bundleChildren();
-  const receiver = new Ipc<ToReceiver, FromReceiver>(spawnChild(files.receiver, { BENCH_TLS_CERT: tls.cert, BENCH_TLS_KEY: tls.key }), "receiver");
-  const { port } = await receiver.next("ready", 20_000) as { port: number };
-  const receiverUrl = `https://127.0.0.1:${port}`;
+  buildOnce();
+  const api = new FakeAdminApi({ latencyMs: ADMIN_LATENCY_MS });
+  adminApiServer = await api.serve();
 
-  const ring = { keys: getConfig().ENCRYPTION_KEYS, currentVersion: getConfig().currentKeyVersion };
-  const policy = createAddressPolicy({ allowAddresses: ["127.0.0.1"] });
-  const shops: Shop[] = [];
-  for (let s = 0; s < SHOPS; s++) {
-    const shop = await ensureShop(db, `bench-delivery-${s + 1}.myshopify.com`);
-    const url = `${receiverUrl}/hooks/${s + 1}`;
-    const { secret } = await connectEndpoint({ db, shop, url, ring, destination: { policy } });
-    shops.push({ ...shop, url, secret });
-  }
-  const products = Array.from({ length: 50 }, (_, i) => ({
-    id: `gid://shopify/Product/${7000 + i}`, title: `Frame model ${i + 1}`, variant: `gid://shopify/ProductVariant/${9000 + i}`,
-  }));
-  let leadNo = 0;
-  const nextLead = (): CapturedLead => {
-    const n = leadNo++;
-    const shop = shops[n % shops.length];
-    const product = products[(n * 7) % products.length];
-    return {
-      shopId: shop.id, shopDomain: shop.domain,
-      email: `shopper${n}.${RUN_ID}@example.org`,
-      productId: product.id, productTitle: product.title, productUrl: `https://${shop.domain}/products/frame-${(n * 7) % products.length}`,
-      variantId: product.variant, variantTitle: "Gold / Large",
-      resultContext: { fit: "good", frameWidthMm: 140, faceShape: "oval", style: "aviator" },
-      consent: true,
-      utm: { source: "instagram", medium: "social", campaign: "spring" },
-      pageUrl: `https://${shop.domain}/products/frame-${(n * 7) % products.length}?utm_source=instagram`,
-    };
+  // ---------------------------------------------------------------- shops, destinations, receivers
+  const newReceiver = async (label: string) => {
+    const receiver = await startHttpsReceiver({ keepAlive: true, keepAliveTimeoutMs: 30_000 });
+    receivers.push({ label, receiver });
+    return receiver;
   };
-  const shopById = new Map(shops.map((s) => [s.id, s]));
+  const makeShop = async (name: string, kind: BenchShop["kind"], destinationCount: number): Promise<BenchShop> => {
+    const domain = `${name}.myshopify.com`;
+    const shop = await installShop(domain);
+    const destinations: Destination[] = [];
+    for (let d = 1; d <= destinationCount; d++) {
+      const label = `${name}#${d}`;
+      const receiver = await newReceiver(label);
+      const url = receiver.urlFor(`/crm/${name}/${d}`);
+      const endpoint = await addEndpoint(shop, url);
+      receiver.setSecrets([endpoint.secret]);
+      destinations.push({ label, receiver, url, secret: endpoint.secret });
+    }
+    return { domain, shopId: shop.id, token: `shpat_${name}_token`, kind, destinations };
+  };
+  const healthy: BenchShop[] = [];
+  for (let i = 1; i <= SHOPS; i++) healthy.push(await makeShop(`bench-healthy-${i}`, "healthy", 1));
+  const hang = await makeShop("bench-hang", "hang", 1);
+  const flaky = await makeShop("bench-flaky", "flaky", 1);
+  const dual: BenchShop[] = [];
+  for (let i = 1; i <= SHOPS; i++) dual.push(await makeShop(`bench-two-${i}`, "dual", 2));
+  const ca = receivers[0].receiver.ca;
+  writeFileSync(caFile, ca);
+  log(`${receivers.length} receivers, ${healthy.length + 2 + dual.length} shops; Admin API stand-in at ${adminApiServer.url} (${ADMIN_LATENCY_MS} ms a call)`);
 
-  const sides: Side[] = [];
-  for (const name of SIDES) {
-    const env: Record<string, string> = name === "naive"
-      ? { NODE_EXTRA_CA_CERTS: caFile }
-      : { NODE_EXTRA_CA_CERTS: caFile, BENCH_TLS_CA: tls.ca, LOG_LEVEL };
-    const proc = spawnChild(name === "naive" ? files.naive : files.product, env);
-    const worker = new Ipc<ToWorker, FromWorker>(proc, `${name} worker`);
-    await worker.next("ready", 30_000);
-    await sleep(500);
-    const idleRss = rssOf(proc.pid!);
-    const open = name === "naive"
-      ? (queueName: string) => {
-        const queue = new Queue<NaiveJob>(queueName, { connection: naiveRedis, prefix: PREFIX });
-        return {
-          async capture(input: CapturedLead) {
-            const lead = await db.lead.create({ data: naiveLeadRow(input) });
-            const capturedAt = monoMs();
-            const shop = shopById.get(input.shopId)!;
-            const body = serializeBody(buildLeadCapturedBody(lead, input.shopDomain));
-            await queue.add("webhook", { url: shop.url, secret: shop.secret, body, leadId: lead.id }, NAIVE_JOB_OPTIONS);
-            return { leadId: lead.id, capturedAt };
-          },
-          close: () => queue.close(),
-        };
+  // ---------------------------------------------------------------- the product's processes
+  const env: Record<string, string> = { LOG_LEVEL, RUN_WORKER_IN_PROCESS: "false" };
+  if (CPU_PROF_DIR) env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${path.resolve(CPU_PROF_DIR)}`;
+  let web: WebProcess;
+  const workers: TsxChild[] = [];
+  {
+    const t = Date.now();
+    const [w] = await Promise.all([
+      startServerMjs(env),
+      ...Array.from({ length: WORKERS }, async () => {
+        const worker = await startWorkerProcess({ loopbackCa: ca, adminApiUrl: adminApiServer!.url }, env);
+        workers.push(worker);
+        children.push(worker);
+      }),
+    ]);
+    web = w;
+    children.push(web);
+    log(`web process pid ${web.pid} at ${web.url}, ${WORKERS} worker processes (pids ${workers.map((w) => w.pid).join(", ")}), started in ${fmt((Date.now() - t) / 1000, 1)} s`);
+  }
+  const productPids = () => ({ web: [web.pid], workers: workers.map((w) => w.pid) });
+  const productStart = await costMark(productPids());
+  // What the web process said about failed captures (its log lines of level warn and above, messages only).
+  void web.exited.then(({ code, signal }) => { if (!stoppingProduct) log(`the web process exited (${code ?? signal}): ${web.output().slice(-1500)}`); });
+  const webComplaints = () => {
+    const counts = new Map<string, number>();
+    for (const text of web.output().split("\n")) {
+      if (!text.startsWith("{")) continue;
+      try {
+        const entry = JSON.parse(text) as { level: number; msg: string };
+        if (entry.level >= 40) counts.set(entry.msg, (counts.get(entry.msg) ?? 0) + 1);
+      } catch {
+        // a line cut short
       }
-      : (queueName: string) => {
-        const queue = createDeliveryQueue(productRedis, { name: queueName, prefix: PREFIX });
-        return {
-          async capture(input: CapturedLead) {
-            const { lead, deliveryIds } = await recordLeadWithDeliveries(db, input);
-            const capturedAt = monoMs();
-            await enqueueNewDeliveries(queue, deliveryIds);
-            return { leadId: lead.id, capturedAt };
-          },
-          close: () => queue.close(),
-        };
-      };
-    sides.push({ name, worker, idleRss, open });
-  }
-  log(`receiver on ${receiverUrl}; ${SHOPS} shop(s) with one endpoint each; workers: ${sides.map((s) => `${s.name} pid ${s.worker.proc.pid}`).join(", ")}; ` +
-    `concurrency ${CONCURRENCY} each`);
-
-  // ---------------------------------------------------------------- phases
-  const runPhase = async (
-    side: Side, scenario: string, rate: number | null, count: number, options: { record?: boolean; caInOptions?: boolean } = {},
-  ): Promise<void> => {
-    if (monoMs() - started > BUDGET_MS) {
-      skipped.push(`${scenario} ${side.name}`);
-      log(`skipping ${scenario} ${side.name}: the run's time budget is spent`);
-      return;
     }
-    const queueName = `${side.name}-${scenario.replace(/[^a-z0-9]+/gi, "-")}`;
-    const base = `${PREFIX}:${queueName}`;
-    const phase: WorkerPhase = { queueName, prefix: PREFIX, concurrency: CONCURRENCY, autorun: rate !== null, caInOptions: options.caInOptions };
-    side.worker.send({ type: "start", phase });
-    await side.worker.next("started", 30_000);
-    await receiver.take();
-    const workerBefore = await side.worker.stats();
-    const receiverBefore = await receiver.stats();
-    const inputs = Array.from({ length: count }, nextLead);
-    const producer = side.open(queueName);
-
-    const rss: number[] = [];
-    const sampler = setInterval(() => rss.push(rssOf(side.worker.proc.pid!)), 100);
-    const usedBefore = await usedMemory();
-    const postgresBefore = await postgresCpu();
-    const redisBefore = await redisCpuMs();
-    const producerBefore = { ...counters, cpu: cpuMs() };
-    const produced = await produce(inputs, rate, producer.capture);
-    const perLead = {
-      producerDbQueries: (counters.dbQueries - producerBefore.dbQueries) / count,
-      producerRedisCommands: (counters.redisCommands - producerBefore.redisCommands) / count,
-      producerCpuMs: (cpuMs() - producerBefore.cpu) / count,
-    };
-    let queued: QueueMemory | null = null;
-    let usedMemoryDelta: number | null = null;
-    let runAt = produced.startedAt;
-    if (rate === null) {
-      queued = await queueMemory(base);
-      usedMemoryDelta = (await usedMemory()) - usedBefore;
-      runAt = monoMs();
-      side.worker.send({ type: "run" });
-      await side.worker.next("running", 30_000);
-    }
-    const arrivals = await collectArrivals(receiver, produced.captured, drainTimeoutMs(count));
-    clearInterval(sampler);
-    side.worker.send({ type: "stop" });
-    const { failedJobs } = await side.worker.next("stopped", 60_000) as { failedJobs: number };
-    await producer.close();
-    const workerAfter = await side.worker.stats();
-    const receiverAfter = await receiver.stats();
-    const postgresMs = postgresCpuSince(postgresBefore, await postgresCpu());
-    const redisMs = (await redisCpuMs()) - redisBefore;
-    const retained = await queueMemory(base);
-    await deleteKeys(base);
-
-    const latencies: number[] = [];
-    let last = 0;
-    for (const [leadId, at] of arrivals.first) {
-      const captured = produced.captured.get(leadId);
-      if (captured !== undefined) latencies.push(at - captured);
-      last = Math.max(last, at);
-    }
-    const delivered = latencies.length;
-    const result: PhaseResult = {
-      side: side.name, scenario, rate, leads: count, delivered, duplicates: arrivals.duplicates,
-      deliveredPerSec: delivered / ((last - runAt) / 1000),
-      p50: rate === null ? null : percentile(latencies, 50),
-      p95: rate === null ? null : percentile(latencies, 95),
-      p99: rate === null ? null : percentile(latencies, 99),
-      max: rate === null ? null : Math.max(...latencies),
-      producerLagMs: produced.lagMs,
-      captureRate: count / (produced.elapsedMs / 1000),
-      captureP50: percentile(produced.durations, 50), captureP99: percentile(produced.durations, 99),
-      captureErrors: produced.errors,
-      workerRssPeak: Math.max(...rss, 0), workerRssMean: rss.length ? rss.reduce((a, b) => a + b, 0) / rss.length : 0,
-      drainMs: rate === null ? last - runAt : null,
-      queued, usedMemoryDelta, retained,
-      perDelivery: {
-        workerDbQueries: (workerAfter.dbQueries - workerBefore.dbQueries) / Math.max(1, delivered),
-        workerRedisCommands: (workerAfter.redisCommands - workerBefore.redisCommands) / Math.max(1, delivered),
-        workerCpuMs: (workerAfter.cpuMs - workerBefore.cpuMs) / Math.max(1, delivered),
-        receiverCpuMs: (receiverAfter.cpuMs - receiverBefore.cpuMs) / Math.max(1, delivered),
-        tlsHandshakes: arrivals.tlsHandshakes / Math.max(1, delivered),
-      },
-      perLead: { ...perLead, postgresCpuMs: postgresMs / count, redisCpuMs: redisMs / count, totalCpuMs: 0 },
-      failedJobs,
-    };
-    result.perLead.totalCpuMs = perLead.producerCpuMs + result.perLead.postgresCpuMs + result.perLead.redisCpuMs +
-      result.perDelivery.workerCpuMs + result.perDelivery.receiverCpuMs;
-    log(`${scenario} ${side.name}: ${fmt(delivered)}/${fmt(count)} delivered, ${fmt(result.deliveredPerSec)} leads/s` +
-      (rate === null ? `, drain ${fmt(result.drainMs! / 1000, 2)} s` : `, p50 ${fmt(result.p50!, 1)} p99 ${fmt(result.p99!, 1)} ms`) +
-      `, worker RSS peak ${mb(result.workerRssPeak)}` + (produced.errors ? `, ${produced.errors} capture errors` : ""));
-    if (delivered < count || produced.errors > 0) broken = true;
-    if (options.record ?? true) results.push(result);
+    return [...counts.entries()].map(([msg, n]) => `${n}x "${msg}"`).join(", ") || "none";
   };
 
-  log(`warm-up: ${WARMUP} leads at ${WARMUP_RATE}/s per side ...`);
-  for (const side of sides) await runPhase(side, "warm-up", WARMUP_RATE, WARMUP, { record: false });
-  let turn = 0;
-  for (const rate of RATES) {
-    const ordered = turn++ % 2 === 0 ? sides : [...sides].reverse();
-    for (const side of ordered) await runPhase(side, `${rate}/s`, rate, leadsAt(rate));
-  }
-  const ordered = turn % 2 === 0 ? sides : [...sides].reverse();
-  for (const side of ordered) await runPhase(side, "saturation", null, BATCH);
-  for (const side of [...ordered].reverse()) await runPhase(side, "sat, 2nd", null, BATCH);
-  const product = sides.find((s) => s.name === "product");
-  if (product && CA_OPTIONS_BATCH > 0) await runPhase(product, "sat, CA opt", null, CA_OPTIONS_BATCH, { caInOptions: true });
+  // ---------------------------------------------------------------- scenarios
+  const runPhase = async (
+    side: "product" | "naive", name: string, baseUrl: string, shops: BenchShop[], rate: number, seconds: number,
+    options: { waitFor?: (s: BenchShop) => boolean; waitMs?: number; record?: boolean; pids?: Record<string, number[]>; measureDb?: boolean } = {},
+  ): Promise<PhaseResult> => {
+    const waitFor = options.waitFor ?? (() => true);
+    const loadAvg = os.loadavg()[0];
+    const cpuBefore = options.pids ? cpuOf(options.pids) : undefined;
+    const redisBefore = await redisCpuMs();
+    const pgBefore = await postgresCpu();
+    const dbBefore = options.measureDb ? await dbWrites() : undefined;
+    const adminCallsBefore = api.calls.filter((c) => c.outcome === "answered").length;
+    const produced = await produce(`${side}:${name}`, baseUrl, shops, rate, seconds);
+    const expectedKeys: string[] = [];
+    for (const id of produced.ids) {
+      const lead = leads.get(id)!;
+      if (waitFor(lead.shop)) for (const d of lead.shop.destinations) expectedKeys.push(`${id} ${d.label}`);
+    }
+    const deadline = Date.now() + (options.waitMs ?? 20_000);
+    for (;;) {
+      collect();
+      if (expectedKeys.every((k) => arrivals.has(k)) || Date.now() > deadline) break;
+      await sleep(200);
+    }
+    collect();
+    const cpuAfter = options.pids ? cpuOf(options.pids) : undefined;
+    const redisMs = (await redisCpuMs()) - redisBefore;
+    const pgMs = postgresCpuSince(pgBefore, await postgresCpu());
+    if (options.measureDb) await sleep(1000); // the statistics collector's flush
+    const dbAfter = options.measureDb ? await dbWrites() : undefined;
 
-  const dbCheck = await checkDatabase();
-  for (const side of sides) side.worker.send({ type: "exit" });
-  receiver.send({ type: "exit" });
-  await Promise.all(children.map((c) => c.exitCode !== null ? undefined : new Promise((r) => { c.once("exit", r); setTimeout(r, 10_000); })));
-  report(sides, dbCheck);
+    const perShopLatencies = new Map<BenchShop, { lat: number[]; missing: number }>();
+    const healthyLat: number[] = [];
+    let healthyMissing = 0;
+    let delivered = 0;
+    let last = produced.startedAt;
+    let untaggedCount = 0;
+    for (const id of produced.ids) {
+      const lead = leads.get(id)!;
+      const entry = perShopLatencies.get(lead.shop) ?? { lat: [], missing: 0 };
+      perShopLatencies.set(lead.shop, entry);
+      for (const d of lead.shop.destinations) {
+        const at = arrivals.get(`${id} ${d.label}`);
+        if (at === undefined) {
+          entry.missing++;
+          if (lead.shop.kind === "healthy" || lead.shop.kind === "dual") healthyMissing++;
+          continue;
+        }
+        delivered++;
+        last = Math.max(last, at);
+        if (untagged.has(`${id} ${d.label}`)) untaggedCount++;
+        entry.lat.push(at - lead.startedAt);
+        if (lead.shop.kind === "healthy" || lead.shop.kind === "dual") healthyLat.push(at - lead.startedAt);
+      }
+    }
+    const result: PhaseResult = {
+      side, name, rate, seconds,
+      captured: produced.ids.length, captureErrors: produced.errors, captureP99: percentile(produced.durations, 99), producerLagMs: produced.lagMs,
+      expected: expectedKeys.length, delivered,
+      deliveredPerSec: delivered / ((last - produced.startedAt) / 1000),
+      healthy: figures(healthyLat, healthyMissing),
+      perShop: [...perShopLatencies.entries()].map(([shop, e]) => ({ shop: shop.domain.replace(".myshopify.com", ""), kind: shop.kind, figures: figures(e.lat, e.missing) })),
+      untaggedShare: delivered ? untaggedCount / delivered : 0,
+      loadAvg,
+    };
+    // Per lead offered: a capture the client gave up on (timeout) was mostly still written, tagged and delivered.
+    const offered = Math.max(1, produced.ids.length + produced.errors);
+    if (cpuBefore && cpuAfter) {
+      const n = offered;
+      result.cpuMsPerLead = {
+        web: (cpuAfter.web - cpuBefore.web) / n,
+        workers: (cpuAfter.workers - cpuBefore.workers) / n,
+        postgres: pgMs / n,
+        redis: redisMs / n,
+      };
+    }
+    if (dbBefore && dbAfter) {
+      result.dbWritesPerLead = (dbAfter.rows - dbBefore.rows) / offered;
+      result.dbCommitsPerLead = (dbAfter.commits - dbBefore.commits) / offered;
+    }
+    result.adminCallsPerLead = (api.calls.filter((c) => c.outcome === "answered").length - adminCallsBefore) / offered;
+    log(`${side} ${name}: ${fmt(produced.ids.length)} captured (${produced.errors} errors, lag ≤ ${fmt(produced.lagMs)} ms), ` +
+      `${fmt(delivered)}/${fmt(expectedKeys.length)} expected deliveries, healthy p50 ${fmt(result.healthy.p50)} p99 ${fmt(result.healthy.p99)} ms, ` +
+      `${fmt(result.deliveredPerSec)} deliveries/s, load ${fmt(loadAvg, 1)}`);
+    if (produced.errors && side === "product") log(`web process warnings so far: ${webComplaints()}`);
+    if (side === "product") result.stages = await stagesOf(produced.ids.filter((id) => leads.get(id)!.shop.kind !== "hang" && leads.get(id)!.shop.kind !== "flaky"));
+    if (options.record ?? true) results.push(result);
+    return result;
+  };
+
+  /** Rising offered rates until the latency runs away; the best delivered rate is the throughput. */
+  const saturate = async (side: "product" | "naive", baseUrl: string, pids: Record<string, number[]>) => {
+    for (const rate of SAT_RATES) {
+      if (Date.now() - started > BUDGET_MS[side]) {
+        notes.push(`${side} saturation stopped before ${rate}/s: the run's time budget is spent`);
+        break;
+      }
+      const r = await runPhase(side, `sat ${rate}/s`, baseUrl, healthy, rate, SAT_SECONDS, { waitMs: 2 * RUNAWAY_MS, pids });
+      if (r.healthy.p99 > RUNAWAY_MS || r.delivered < 0.99 * r.expected || r.captureErrors > 0.01 * r.captured) {
+        log(`${side}: the latency ran away at ${rate}/s`);
+        break;
+      }
+    }
+    // The last step's backlog drains before anything else is measured.
+    await drainAll(`${side}:sat`, 60_000);
+  };
+
+  log(`warm-up: ${WARMUP_SECONDS} s at 25 leads/s`);
+  await runPhase("product", "warm-up", web.url, healthy, 25, WARMUP_SECONDS, { record: false });
+  await drainAll("product:warm-up", 30_000);
+
+  await runPhase("product", "a healthy", web.url, healthy, RATE, SECONDS, { pids: productPids(), measureDb: true });
+
+  // Each scenario starts from an empty backlog (captures the client gave up on are still delivered meanwhile).
+  await drainAll("product:a healthy", 30_000);
+  hang.destinations[0].receiver.setDefault(respond.trickle({ phase: "body", intervalMs: 1000 }));
+  flaky.destinations[0].receiver.enqueue(...Array.from({ length: 5000 }, () => (Math.random() < 0.3 ? respond.status(500, "unavailable") : respond.ok())));
+  await runPhase("product", "b faults", web.url, [...healthy, hang, flaky], RATE, SECONDS, { waitFor: (s) => s.kind === "healthy", pids: productPids() });
+  // The hanging receiver recovers, so the breaker's probes and the retries empty its backlog instead of
+  // holding connections through the next scenarios. The flaky one stays flaky (its retries come a minute later).
+  hang.destinations[0].receiver.setDefault(respond.ok());
+
+  await drainAll("product:b faults", 30_000);
+  await runPhase("product", "c two dest.", web.url, dual, RATE, SECONDS, { pids: productPids() });
+  await drainAll("product:c two dest.", 30_000);
+  await saturate("product", web.url, productPids());
+  totals.product = await costSince(productStart, productPids());
+  // The floor: what one lead cannot go faster than, tagging (its Admin API calls, each at the stand-in's latency)
+  // and one attempt (its median duration over the product's whole run, as the worker timed it).
+  totals.product.adminCallsPerLead = api.calls.filter((x) => x.outcome === "answered").length / Math.max(1, totals.product.leads);
+  totals.product.attemptMedianMs = await attemptMedianMs();
+
+  // ---------------------------------------------------------------- Redis bytes per waiting job
+  await stopGracefully(workers.map((w) => ({ pid: w.pid, exited: w.exited, kill: w.kill })));
+  {
+    const before = await prefixUsage();
+    const usedBefore = await usedMemory();
+    await produce("product:memory", web.url, healthy, 200, MEMORY_LEADS / 200);
+    await sleep(500);
+    const after = await prefixUsage();
+    const usedAfter = await usedMemory();
+    memory = {
+      leads: MEMORY_LEADS,
+      jobs: after.jobKeys - before.jobKeys,
+      keysDelta: after.keys - before.keys,
+      usageDelta: after.bytes - before.bytes,
+      usedMemoryDelta: usedAfter - usedBefore,
+    };
+    log(`memory: ${fmt(memory.jobs)} job hashes waiting for ${MEMORY_LEADS} leads, ${fmt(memory.usageDelta / Math.max(1, memory.jobs))} B a job (MEMORY USAGE), ` +
+      `used_memory +${fmt(memory.usedMemoryDelta / MEMORY_LEADS)} B a lead`);
+  }
+  stoppingProduct = true;
+  await stopGracefully([{ pid: web.pid, exited: web.exited, kill: web.kill }]);
+  if (ONLY === "product") {
+    report(api);
+    throw new Done();
+  }
+
+  // ---------------------------------------------------------------- the naive pipeline
+  const naiveShops = Object.fromEntries(healthy.map((s) => [s.domain, { shopId: s.shopId, domain: s.domain, url: s.destinations[0].url, secret: s.destinations[0].secret, token: s.token }]));
+  const naiveSettings = { queueName: "naive-leads", prefix: PREFIX, concurrency: NAIVE_CONCURRENCY, adminApiUrl: adminApiServer.url, shops: naiveShops };
+  const naiveEnv = { NODE_EXTRA_CA_CERTS: caFile, NODE_ENV: "production" };
+  const [naiveWeb, ...naiveWorkers] = await Promise.all([
+    startTsxChild("bench/delivery-naive-web.ts", naiveSettings, { env: naiveEnv, timeoutMs: 90_000 }),
+    ...Array.from({ length: WORKERS }, () => startTsxChild("bench/delivery-naive-worker.ts", naiveSettings, { env: naiveEnv, timeoutMs: 90_000 })),
+  ]);
+  children.push(naiveWeb, ...naiveWorkers);
+  const naiveUrl = `http://127.0.0.1:${/ready \d+ (\d+)/.exec(naiveWeb.stdout())![1]}`;
+  const naivePids = { web: [naiveWeb.pid], workers: naiveWorkers.map((w) => w.pid) };
+  const naiveStart = await costMark(naivePids);
+  log(`naive: web pid ${naiveWeb.pid} at ${naiveUrl}, workers ${naiveWorkers.map((w) => w.pid).join(", ")} (concurrency ${NAIVE_CONCURRENCY} each)`);
+  await runPhase("naive", "warm-up", naiveUrl, healthy, 25, WARMUP_SECONDS, { record: false });
+  await drainAll("naive:warm-up", 30_000);
+  await runPhase("naive", "a healthy", naiveUrl, healthy, RATE, SECONDS, { pids: naivePids, measureDb: true });
+  await drainAll("naive:a healthy", 30_000);
+  await saturate("naive", naiveUrl, naivePids);
+  totals.naive = await costSince(naiveStart, naivePids);
+  for (const child of [naiveWeb, ...naiveWorkers]) child.kill();
+  await Promise.all([naiveWeb, ...naiveWorkers].map((c) => c.exited));
+
+  report(api);
 } catch (error) {
-  broken = true;
-  console.error(error);
+  if (!(error instanceof Done)) {
+    broken = true;
+    console.error(error);
+  }
 } finally {
   await cleanUp();
 }
 process.exit(broken ? 1 : 0);
 
-/** Child processes, this run's Redis keys, the scratch database and the CA file go, once, however the run ends. */
-async function cleanUp(): Promise<void> {
-  cleaning ??= (async () => {
-    for (const child of children) if (child.exitCode === null) child.kill();
-    await deleteKeys(PREFIX).catch(() => undefined);
-    admin.disconnect();
-    productRedis.disconnect();
-    naiveRedis.disconnect();
-    await db.$disconnect().catch(() => undefined);
-    await adminQuery(`DROP DATABASE IF EXISTS ${SCRATCH_DB} WITH (FORCE)`).catch((e) => log(`could not drop the scratch database: ${e}`));
-    rmSync(caFile, { force: true });
-  })();
-  return cleaning;
-}
-
 // ---------------------------------------------------------------- producing and collecting
 
+/** SIGTERM, as a deployment stops a process (it finishes what is in flight); SIGKILL if it is still there 25 s later. */
+async function stopGracefully(processes: { pid: number; exited: Promise<unknown>; kill(): void }[]) {
+  await Promise.all(processes.map(async (p) => {
+    try {
+      process.kill(p.pid, "SIGTERM");
+    } catch {
+      return;
+    }
+    const timer = setTimeout(() => p.kill(), 25_000);
+    await p.exited;
+    clearTimeout(timer);
+  }));
+}
+
 /**
- * Captures every input, open loop: input i starts at i/rate seconds whatever became of the earlier ones
- * (at most IN_FLIGHT at once; past that the producer falls behind and says so in producerLagMs). Without
- * a rate, as fast as IN_FLIGHT allows.
+ * Captures open loop through the capture route: capture i starts at i/rate seconds whatever became of the
+ * earlier ones, round robin over the shops, each with its own shopper, address and idempotency key.
  */
-function produce(
-  inputs: CapturedLead[],
-  rate: number | null,
-  capture: (input: CapturedLead) => Promise<{ leadId: string; capturedAt: number }>,
-): Promise<{ captured: Map<string, number>; durations: number[]; errors: number; lagMs: number; elapsedMs: number; startedAt: number }> {
-  const captured = new Map<string, number>();
+async function produce(phase: string, baseUrl: string, shops: BenchShop[], rate: number, seconds: number) {
+  const count = Math.round(rate * seconds);
+  const ids: string[] = [];
   const durations: number[] = [];
   let errors = 0;
   let lagMs = 0;
-  let next = 0;
-  let inFlight = 0;
-  let firstError: unknown;
-  const startedAt = monoMs();
-  return new Promise((resolve) => {
-    const launch = (i: number) => {
-      inFlight++;
-      const t = monoMs();
-      if (rate !== null) lagMs = Math.max(lagMs, t - (startedAt + (i * 1000) / rate));
-      capture(inputs[i]).then(
-        ({ leadId, capturedAt }) => {
-          captured.set(leadId, capturedAt);
-          durations.push(capturedAt - t);
-        },
-        (error: unknown) => {
+  let firstError = "";
+  const startedAt = Date.now();
+  const inFlight = new Set<Promise<void>>();
+  for (let i = 0; i < count; i++) {
+    const due = startedAt + (i * 1000) / rate;
+    const wait = due - Date.now();
+    if (wait > 0) await sleep(wait);
+    const t = Date.now();
+    lagMs = Math.max(lagMs, t - due);
+    const shop = shops[i % shops.length];
+    const p = postCapture(baseUrl, shop.domain).then(
+      (r) => {
+        durations.push(Date.now() - t);
+        if (r.status === 201 && r.leadId) {
+          leads.set(r.leadId, { shop, startedAt: t, phase });
+          ids.push(r.leadId);
+        } else {
           errors++;
-          firstError ??= error;
-        },
-      ).finally(() => {
-        inFlight--;
-        if (next >= inputs.length && inFlight === 0) {
-          if (firstError) log(`first capture error: ${String((firstError as Error)?.stack ?? firstError)}`);
-          resolve({ captured, durations, errors, lagMs, elapsedMs: monoMs() - startedAt, startedAt });
-        } else if (rate === null) tick();
-      });
-    };
-    const tick = () => {
-      const due = rate === null ? inputs.length : Math.min(inputs.length, Math.floor(((monoMs() - startedAt) * rate) / 1000) + 1);
-      while (next < due && inFlight < IN_FLIGHT) launch(next++);
-      if (rate !== null && next < inputs.length) setTimeout(tick, 1);
-    };
-    tick();
-  });
+          firstError ||= `status ${r.status}`;
+        }
+      },
+      (error: unknown) => {
+        errors++;
+        const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+        firstError ||= `${String(error)}${cause ? ` (${cause.code ?? cause.message})` : ""}`;
+      },
+    ).finally(() => inFlight.delete(p));
+    inFlight.add(p);
+  }
+  await Promise.all(inFlight);
+  if (firstError) log(`${phase}: first capture error: ${firstError}`);
+  return { ids, durations, errors, lagMs, startedAt };
 }
 
-/** Takes the receiver's arrivals every 50 ms until every captured lead has arrived or the time is up. */
-async function collectArrivals(receiver: Ipc<ToReceiver, FromReceiver>, captured: Map<string, number>, timeoutMs: number) {
-  const first = new Map<string, number>();
-  let duplicates = 0;
-  let tlsHandshakes = 0;
-  const deadline = monoMs() + timeoutMs;
+/** Moves what the receivers got since the last call into `arrivals` (2xx-answered requests only). */
+function collect(): void {
+  for (const { label, receiver } of receivers) {
+    for (const request of receiver.requests.splice(0)) {
+      const ok = request.answer.kind === "status" && request.answer.status < 300;
+      if (!ok) {
+        failedRequests++;
+        continue;
+      }
+      let body: { lead_id?: string; tagged_in_shopify?: boolean };
+      try {
+        body = JSON.parse(request.body);
+      } catch {
+        continue;
+      }
+      if (!body.lead_id) continue;
+      const key = `${body.lead_id} ${label}`;
+      if (!arrivals.has(key)) arrivals.set(key, request.receivedAt.getTime());
+      if (body.tagged_in_shopify === false) untagged.add(key);
+      // The naive pipeline signs its own way; only the product's deliveries are checked.
+      if (request.headers["x-tryoncloud-delivery-id"] && !request.contract.verified) unverified++;
+    }
+  }
+}
+
+/** Waits until every lead of the phases named so captured for a healthy shop has reached each of its destinations (or the time is up). */
+async function drainAll(phasePrefix: string, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const batch = await receiver.take();
-    tlsHandshakes += batch.tlsHandshakes;
-    batch.leadIds.forEach((id, i) => {
-      if (first.has(id)) duplicates++;
-      else first.set(id, batch.times[i]);
-    });
-    if (first.size >= captured.size || monoMs() > deadline) break;
-    await sleep(50);
+    collect();
+    let pending = 0;
+    for (const [id, lead] of leads) {
+      if (!lead.phase.startsWith(phasePrefix) || (lead.shop.kind !== "healthy" && lead.shop.kind !== "dual")) continue;
+      for (const d of lead.shop.destinations) if (!arrivals.has(`${id} ${d.label}`)) pending++;
+    }
+    if (pending === 0) return;
+    if (Date.now() > deadline) {
+      notes.push(`${pending} deliveries of healthy shops still pending after a ${timeoutMs / 1000} s drain`);
+      return;
+    }
+    await sleep(500);
   }
-  return { first, duplicates, tlsHandshakes };
 }
 
-// ---------------------------------------------------------------- Redis and database
+// ---------------------------------------------------------------- figures and report
 
-/** MEMORY USAGE (every element counted) of each key of one queue, by kind. */
-async function queueMemory(base: string): Promise<QueueMemory> {
-  const keys = await keysUnder(base);
-  const usage: QueueMemory = { total: 0, jobs: 0, events: 0, lists: 0, other: 0, keys: keys.length };
-  for (let i = 0; i < keys.length; i += 500) {
-    const slice = keys.slice(i, i + 500);
-    const pipeline = admin.pipeline();
-    for (const key of slice) pipeline.memory("USAGE", key, "SAMPLES", "0");
-    const answers = (await pipeline.exec()) ?? [];
-    slice.forEach((key, j) => {
-      const bytes = Number(answers[j]?.[1] ?? 0);
-      const rest = key.slice(base.length + 1);
-      usage.total += bytes;
-      if (rest === "events") usage.events += bytes;
-      else if (["wait", "paused", "active", "completed", "failed", "delayed", "prioritized", "marker", "stalled"].includes(rest)) usage.lists += bytes;
-      else if (!rest.includes(":") && !["meta", "id", "pc", "stalled-check"].includes(rest)) usage.jobs += bytes;
-      else usage.other += bytes;
-    });
-  }
-  return usage;
+function percentile(values: number[], p: number) {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = (p / 100) * (sorted.length - 1);
+  const lo = Math.floor(rank);
+  const hi = Math.ceil(rank);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo);
 }
 
-async function keysUnder(base: string): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = "0";
-  for (let round = 0; round < 100_000; round++) {
-    const [next, batch] = await admin.scan(cursor, "MATCH", `${base}:*`, "COUNT", 2000);
-    keys.push(...batch);
-    cursor = next;
-    if (cursor === "0") break;
-  }
-  return keys;
-}
-
-async function deleteKeys(base: string): Promise<void> {
-  const keys = await keysUnder(base);
-  for (let i = 0; i < keys.length; i += 1000) await admin.unlink(...keys.slice(i, i + 1000));
-}
-
-/** Redis-wide used_memory: other clients of a shared Redis move it too, so it is reported, not judged. */
-async function usedMemory(): Promise<number> {
-  return Number(/used_memory:(\d+)/.exec(await admin.info("memory"))?.[1] ?? 0);
-}
-
-async function checkDatabase() {
-  const rows = await db.$queryRawUnsafe<{ status: string; n: bigint }[]>(`SELECT "status", count(*) AS n FROM "Delivery" GROUP BY "status"`);
-  const naive = await db.$queryRawUnsafe<{ status: string; n: bigint }[]>(
-    `SELECT "webhookStatus" AS status, count(*) AS n FROM "Lead" l WHERE NOT EXISTS (SELECT 1 FROM "Delivery" d WHERE d."leadId" = l."id") GROUP BY 1`,
-  );
-  const attempts = Number((await db.$queryRawUnsafe<{ n: bigint }[]>(`SELECT count(*) AS n FROM "DeliveryAttempt"`))[0].n);
+/** Percentiles with every missing delivery counted as infinitely late. */
+function figures(latencies: number[], missing: number): Figures {
+  const all = [...latencies, ...Array.from({ length: missing }, () => Infinity)];
   return {
-    product: Object.fromEntries(rows.map((r) => [r.status, Number(r.n)])),
-    naive: Object.fromEntries(naive.map((r) => [r.status, Number(r.n)])),
-    attempts,
+    n: latencies.length, missing,
+    p50: percentile(all, 50), p95: percentile(all, 95), p99: percentile(all, 99),
+    max: all.length ? Math.max(...all) : NaN,
   };
 }
 
-/** CPU time (ms) the Redis server has used since it started (INFO cpu); other clients of a shared Redis count too. */
+function report(api: InstanceType<typeof FakeAdminApi>) {
+  const out: string[] = [];
+  const line = (cells: (string | number)[], widths: number[]) =>
+    out.push(cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join("  "));
+  const loadAtEnd = os.loadavg();
+  out.push("");
+  out.push(`Capture → receiver, ${SHOPS} healthy shops (+2 bad in b; ${SHOPS} other shops with two webhooks in c), ${WORKERS} worker processes, ` +
+    `Admin API stand-in ${ADMIN_LATENCY_MS} ms a call; latency in ms (missing deliveries count as ∞)`);
+  const w = [9, 14, 9, 7, 11, 7, 7, 7, 7, 8, 9, 5];
+  line(["side", "scenario", "captured", "errors", "delivered", "p50", "p95", "p99", "max", "per s", "untagged", "load"], w);
+  for (const r of results) {
+    line([r.side, r.name, fmt(r.captured), fmt(r.captureErrors), `${fmt(r.delivered)}/${fmt(r.expected)}`, fmt(r.healthy.p50), fmt(r.healthy.p95),
+      fmt(r.healthy.p99), fmt(r.healthy.max), fmt(r.deliveredPerSec), `${fmt(r.untaggedShare * 100, 1)}%`, fmt(r.loadAvg, 1)], w);
+  }
+  for (const r of results.filter((x) => !x.name.startsWith("sat"))) {
+    out.push("");
+    out.push(`Per shop, ${r.side} ${r.name}:`);
+    const sw = [20, 8, 6, 8, 7, 7, 7];
+    line(["shop", "kind", "n", "missing", "p50", "p95", "p99"], sw);
+    for (const s of r.perShop.sort((a, b) => a.shop.localeCompare(b.shop, "en", { numeric: true }))) {
+      line([s.shop, s.kind, s.figures.n, s.figures.missing, fmt(s.figures.p50), fmt(s.figures.p95), fmt(s.figures.p99)], sw);
+    }
+  }
+
+  const find = (side: string, name: string) => results.find((r) => r.side === side && r.name === name);
+  const a = find("product", "a healthy");
+  const b = find("product", "b faults");
+  const c = find("product", "c two dest.");
+  const naiveA = find("naive", "a healthy");
+  const sat = (side: string) => {
+    const steps = results.filter((r) => r.side === side && r.name.startsWith("sat"));
+    const best = steps.reduce<PhaseResult | undefined>((m, r) => (!m || r.deliveredPerSec > m.deliveredPerSec ? r : m), undefined);
+    const sustained = steps.filter((r) => r.healthy.p99 <= RUNAWAY_MS && r.delivered >= 0.99 * r.expected).map((r) => r.rate);
+    return { best, sustained: sustained.length ? Math.max(...sustained) : 0 };
+  };
+  const satProduct = sat("product");
+  const satNaive = sat("naive");
+
+  out.push("");
+  out.push("Where the time goes (product; p50 / p99 ms): capture request start → lead row written (capturedAt) → shopper tagged (taggedAt) → first attempt started → arrival");
+  for (const r of results.filter((x) => x.stages)) {
+    out.push(`  ${r.name.padEnd(14)} ` + Object.entries(r.stages!).map(([k, v]) => `${k} ${fmt(v.p50)} / ${fmt(v.p99)}`).join(", "));
+  }
+  out.push("");
+  out.push("Per-lead costs (CPU ms a lead, this machine; database rows written and commits a lead):");
+  for (const r of [a, c, naiveA, satProduct.best, satNaive.best]) {
+    if (!r?.cpuMsPerLead) continue;
+    const cpu = r.cpuMsPerLead;
+    out.push(`  ${r.side} ${r.name}: web ${fmt(cpu.web, 2)}, workers ${fmt(cpu.workers, 2)}, PostgreSQL ${fmt(cpu.postgres, 2)}, Redis ${fmt(cpu.redis, 2)}` +
+      (r.dbWritesPerLead !== undefined ? `; ${fmt(r.dbWritesPerLead, 1)} rows written, ${fmt(r.dbCommitsPerLead!, 1)} commits` : "") +
+      `; ${fmt(r.adminCallsPerLead ?? 0, 2)} Admin API calls answered`);
+  }
+  for (const side of ["product", "naive"] as const) {
+    const t = totals[side];
+    if (!t) continue;
+    out.push(`  ${side}, whole run (${fmt(t.leads)} leads written in ${fmt(t.seconds)} s, ${fmt(t.delivered)} delivered${t.attempts ? `, ${fmt(t.attempts)} attempts` : ""}): ` +
+      Object.entries(t.cpuMs).map(([k, v]) => `${k} ${fmt(v, 2)}`).join(", ") + ` CPU ms a lead; ${fmt(t.rows, 1)} rows written, ${fmt(t.commits, 1)} commits a lead`);
+  }
+  if (memory) {
+    out.push(`  Redis, workers stopped, ${fmt(memory.leads)} leads captured: ${fmt(memory.jobs)} job hashes (${fmt(memory.jobs / memory.leads, 2)} a lead), ` +
+      `${fmt(memory.usageDelta / Math.max(1, memory.jobs))} B a waiting job by MEMORY USAGE (${fmt(memory.usageDelta / memory.leads)} B a lead), ` +
+      `used_memory +${fmt(memory.usedMemoryDelta / memory.leads)} B a lead`);
+  }
+  const throttled = api.calls.filter((x) => x.outcome === "throttled").length;
+  out.push(`  Admin API stand-in: ${fmt(api.calls.length)} calls, ${fmt(throttled)} throttled (cost-based bucket, standard plan: 2,000 points, 100 a second)`);
+
+  const targets: [string, string, boolean][] = [];
+  if (a) {
+    const calls = totals.product?.adminCallsPerLead ?? 0;
+    const attempt = totals.product?.attemptMedianMs ?? 0;
+    const floor = ADMIN_LATENCY_MS * calls + attempt;
+    targets.push([`healthy p99 at ${RATE}/s <= 1 s`, `${fmt(a.healthy.p99)} ms`, a.healthy.p99 <= 1000]);
+    targets.push([`healthy p99 at ${RATE}/s <= 2x floor`, `${fmt(a.healthy.p99 / floor, 2)}x (floor ${fmt(floor)} ms = ${fmt(calls, 2)} calls x ${ADMIN_LATENCY_MS} + attempt ${fmt(attempt)})`, a.healthy.p99 <= 2 * floor]);
+  }
+  if (a && b) {
+    const ratio = b.healthy.p99 / a.healthy.p99;
+    targets.push(["fairness: healthy p99 with bad / without <= 1.5", `${fmt(ratio, 2)} (${fmt(b.healthy.p99)} / ${fmt(a.healthy.p99)} ms)`, ratio <= 1.5]);
+  }
+  if (satProduct.best && satNaive.best) {
+    const ratio = satProduct.best.deliveredPerSec / satNaive.best.deliveredPerSec;
+    targets.push(["saturation throughput >= 1.3x naive", `${fmt(ratio, 2)}x (${fmt(satProduct.best.deliveredPerSec)} vs ${fmt(satNaive.best.deliveredPerSec)} /s)`, ratio >= 1.3]);
+  }
+  out.push("");
+  out.push(`Saturation: product ${fmt(satProduct.best?.deliveredPerSec ?? NaN)} deliveries/s at best (sustained up to ${fmt(satProduct.sustained)} leads/s offered), ` +
+    `naive ${fmt(satNaive.best?.deliveredPerSec ?? NaN)} (sustained up to ${fmt(satNaive.sustained)} leads/s)`);
+  if (a && naiveA) out.push(`At ${RATE}/s: product healthy p99 ${fmt(a.healthy.p99)} ms vs naive ${fmt(naiveA.healthy.p99)} ms (${fmt(a.healthy.p99 / naiveA.healthy.p99, 2)}x)`);
+  if (c && a) out.push(`Two destinations: p99 ${fmt(c.healthy.p99)} ms, ${fmt(c.healthy.p99 / a.healthy.p99, 2)}x one destination's`);
+  out.push("");
+  const tw = [48, 70, 6];
+  line(["target", "measured", "result"], tw);
+  for (const [name, measured, ok] of targets) line([name, measured, ok ? "PASS" : "FAIL"], tw);
+  out.push("");
+  out.push(`Checks: ${unverified} product deliveries failed signature verification; ${fmt(failedRequests)} requests answered with a failure or left hanging (bad receivers).`);
+  for (const note of notes) out.push(`Note: ${note}`);
+  out.push(`Machine: ${cores} cores; load average (1, 5, 15 min) ${loadAtStart.map((l) => fmt(l, 2)).join(", ")} at start, ` +
+    `${loadAtEnd.map((l) => fmt(l, 2)).join(", ")} at end. Run took ${fmt((Date.now() - started) / 1000)} s.`);
+  out.push("");
+  process.stdout.write(out.join("\n") + "\n");
+  if (JSON_FILE) {
+    writeFileSync(JSON_FILE, JSON.stringify({ rate: RATE, seconds: SECONDS, shops: SHOPS, workers: WORKERS, cores, loadAtStart, loadAtEnd, results, memory, totals,
+      targets: targets.map(([name, measured, pass]) => ({ name, measured, pass })) }, null, 2));
+  }
+}
+
+// ---------------------------------------------------------------- machine, Redis and database
+
+interface CostMark { at: number; cpu: Record<string, number>; redisMs: number; pg: Map<number, number>; rows: number; commits: number; leads: number; tagged: number }
+
+/** Everything a side's processes, PostgreSQL and Redis have used so far. */
+async function costMark(pids: Record<string, number[]>): Promise<CostMark> {
+  const w = await dbWrites();
+  return {
+    at: Date.now(), cpu: cpuOf(pids), redisMs: await redisCpuMs(), pg: await postgresCpu(), rows: w.rows, commits: w.commits,
+    leads: await db.lead.count(), tagged: await db.lead.count({ where: { tagged: true } }),
+  };
+}
+
+/**
+ * A side's whole-run cost per lead: CPU of its processes, PostgreSQL's and Redis's, rows written and commits,
+ * over every lead it wrote (captures the client gave up on included), once its work has gone quiet.
+ */
+async function costSince(start: CostMark, pids: Record<string, number[]>): Promise<Totals> {
+  let last = -1;
+  for (let i = 0; i < 30; i++) {
+    const rows = (await dbWrites()).rows;
+    if (rows === last) break;
+    last = rows;
+    await sleep(2000);
+  }
+  const end = await costMark(pids);
+  const leadCount = end.leads - start.leads;
+  // The product's deliveries have rows of their own; the naive pipeline marks its lead once the receiver took it.
+  const product = start.leads === 0;
+  const delivered = product ? await db.delivery.count({ where: { status: "delivered" } }) : end.tagged - start.tagged;
+  const attempts = product ? await db.deliveryAttempt.count() : 0;
+  const n = Math.max(1, leadCount);
+  const cpuMs: Record<string, number> = {};
+  for (const role of Object.keys(end.cpu)) cpuMs[role] = (end.cpu[role] - start.cpu[role]) / n;
+  cpuMs.postgres = postgresCpuSince(start.pg, end.pg) / n;
+  cpuMs.redis = (end.redisMs - start.redisMs) / n;
+  return { leads: leadCount, delivered, attempts, cpuMs, rows: (end.rows - start.rows) / n, commits: (end.commits - start.commits) / n, seconds: (end.at - start.at) / 1000 };
+}
+
+/** CPU time (ms) of processes by role, from the kernel. */
+function cpuOf(pids: Record<string, number[]>): Record<string, number> {
+  return Object.fromEntries(Object.entries(pids).map(([role, list]) => [role, list.reduce((sum, pid) => sum + processCpuMs(pid), 0)]));
+}
+
+function processCpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks: USER_HZ is 100 on Linux
+  } catch {
+    return 0;
+  }
+}
+
 async function redisCpuMs(): Promise<number> {
-  const info = await admin.info("cpu");
+  const info = await redis.info("cpu");
   const seconds = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, "m").exec(info)?.[1] ?? 0);
   return (seconds("used_cpu_user") + seconds("used_cpu_sys")) * 1000;
 }
 
-/** CPU time (ms) of every PostgreSQL backend serving the scratch database, by process id. */
+async function usedMemory(): Promise<number> {
+  return Number(/used_memory:(\d+)/.exec(await redis.info("memory"))?.[1] ?? 0);
+}
+
+/** MEMORY USAGE summed over this run's keys, and how many of them are job hashes. */
+async function prefixUsage(): Promise<{ keys: number; jobKeys: number; bytes: number }> {
+  const keys: string[] = [];
+  let cursor = "0";
+  do {
+    const [next, batch] = await redis.scan(cursor, "MATCH", `${PREFIX}:*`, "COUNT", 2000);
+    keys.push(...batch);
+    cursor = next;
+  } while (cursor !== "0");
+  let bytes = 0;
+  let jobKeys = 0;
+  for (let i = 0; i < keys.length; i += 500) {
+    const slice = keys.slice(i, i + 500);
+    const pipeline = redis.pipeline();
+    for (const key of slice) pipeline.memory("USAGE", key, "SAMPLES", "0");
+    for (const key of slice) pipeline.type(key);
+    const answers = (await pipeline.exec()) ?? [];
+    slice.forEach((key, j) => {
+      bytes += Number(answers[j]?.[1] ?? 0);
+      // A job is a hash named by its id; a queue's own hashes (meta, and the like) have names without digits.
+      if (answers[slice.length + j]?.[1] === "hash" && /:[^:]*\d[^:]*$/.test(key)) jobKeys++;
+    });
+  }
+  return { keys: keys.length, jobKeys, bytes };
+}
+
 async function postgresCpu(): Promise<Map<number, number>> {
   const rows = await db.$queryRawUnsafe<{ pid: number }[]>(
     `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
@@ -604,24 +776,77 @@ function postgresCpuSince(before: Map<number, number>, after: Map<number, number
   return ms;
 }
 
-function processCpuMs(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-    return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks: USER_HZ is 100 on Linux
-  } catch {
-    return 0;
-  }
+/** Rows inserted, updated and deleted in the scratch database, and its commits, so far. */
+async function dbWrites(): Promise<{ rows: number; commits: number }> {
+  const [t] = await db.$queryRawUnsafe<{ rows: bigint }[]>(
+    `SELECT COALESCE(SUM(n_tup_ins + n_tup_upd + n_tup_del), 0)::bigint AS rows FROM pg_stat_user_tables`,
+  );
+  const [c] = await db.$queryRawUnsafe<{ commits: bigint }[]>(`SELECT xact_commit::bigint AS commits FROM pg_stat_database WHERE datname = current_database()`);
+  return { rows: Number(t.rows), commits: Number(c.commits) };
 }
 
-function naiveLeadRow(input: CapturedLead) {
-  return {
-    shopId: input.shopId, email: input.email, emailSearch: input.email.toLowerCase(),
-    productId: input.productId, productTitle: input.productTitle, productUrl: input.productUrl,
-    variantId: input.variantId ?? null, variantTitle: input.variantTitle ?? null,
-    resultContext: input.resultContext ? JSON.stringify(input.resultContext) : null, consent: true,
-    utmSource: input.utm?.source ?? null, utmMedium: input.utm?.medium ?? null, utmCampaign: input.utm?.campaign ?? null,
-    pageUrl: input.pageUrl ?? null,
-  };
+/**
+ * The stages of each delivery of these leads, from the rows the product wrote (its processes share this
+ * machine's clock): capture start → capturedAt → taggedAt (untagged deliveries skip it) → the first attempt's
+ * start → the receiver's arrival.
+ */
+async function stagesOf(ids: string[]): Promise<Record<string, { p50: number; p99: number }>> {
+  const stages: Record<string, number[]> = { "to row": [], "row→tagged": [], "tagged→attempt": [], "row→attempt (untagged)": [], "attempt→arrival": [] };
+  for (let i = 0; i < ids.length; i += 2000) {
+    const rows = await db.lead.findMany({
+      where: { id: { in: ids.slice(i, i + 2000) } },
+      select: {
+        id: true, capturedAt: true, taggedAt: true,
+        deliveries: { select: { destinationId: true, destination: { select: { url: true } }, attempts: { where: { number: 1 }, select: { startedAt: true } } } },
+      },
+    });
+    for (const row of rows) {
+      const lead = leads.get(row.id)!;
+      stages["to row"].push(row.capturedAt.getTime() - lead.startedAt);
+      for (const d of row.deliveries) {
+        const attempt = d.attempts[0]?.startedAt.getTime();
+        if (attempt === undefined) continue;
+        if (row.taggedAt && row.taggedAt.getTime() <= attempt) {
+          stages["row→tagged"].push(row.taggedAt.getTime() - row.capturedAt.getTime());
+          stages["tagged→attempt"].push(attempt - row.taggedAt.getTime());
+        } else {
+          stages["row→attempt (untagged)"].push(attempt - row.capturedAt.getTime());
+        }
+        const destination = lead.shop.destinations.find((x) => x.url === d.destination.url);
+        const at = destination && arrivals.get(`${row.id} ${destination.label}`);
+        if (at) stages["attempt→arrival"].push(at - attempt);
+      }
+    }
+  }
+  return Object.fromEntries(Object.entries(stages).filter(([, v]) => v.length).map(([k, v]) => [k, { p50: percentile(v, 50), p99: percentile(v, 99) }]));
+}
+
+/** The median duration of every delivery attempt so far (one attempt, as the worker timed it). */
+async function attemptMedianMs(): Promise<number> {
+  const [row] = await db.$queryRawUnsafe<{ p50: number | null }[]>(
+    `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY "durationMs")::float AS p50 FROM "DeliveryAttempt"`,
+  );
+  return row?.p50 ?? 0;
+}
+
+/** Child processes, this run's Redis keys, the scratch database and the CA file go, once, however the run ends. */
+async function cleanUp(): Promise<void> {
+  cleaning ??= (async () => {
+    for (const child of children) child.kill();
+    for (const { receiver } of receivers) await receiver.close().catch(() => undefined);
+    await adminApiServer?.close().catch(() => undefined);
+    let cursor = "0";
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", `${PREFIX}:*`, "COUNT", 2000).catch(() => ["0", []] as [string, string[]]);
+      if (keys.length) await redis.unlink(...keys).catch(() => undefined);
+      cursor = next;
+    } while (cursor !== "0");
+    redis.disconnect();
+    await db.$disconnect().catch(() => undefined);
+    await adminQuery(`DROP DATABASE IF EXISTS ${SCRATCH_DB} WITH (FORCE)`).catch((e) => log(`could not drop the scratch database: ${e}`));
+    rmSync(caFile, { force: true });
+  })();
+  return cleaning;
 }
 
 async function adminQuery(sql: string) {
@@ -632,169 +857,4 @@ async function adminQuery(sql: string) {
   } finally {
     await c.end();
   }
-}
-
-async function scratchQuery(sql: string) {
-  const c = new pg.Client({ connectionString: scratchUrl });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
-
-// ---------------------------------------------------------------- child processes
-
-/** Bundles the three child processes once so they run on plain Node, with no transpiler in their memory. */
-async function bundleChildren() {
-  const { build } = await import("esbuild");
-  const outdir = path.join("node_modules", ".cache", "tryon-bench-delivery");
-  await build({
-    entryPoints: {
-      receiver: path.join("bench", "delivery-receiver.ts"),
-      naive: path.join("bench", "delivery-naive-worker.ts"),
-      product: path.join("bench", "delivery-product-worker.ts"),
-    },
-    outdir, outExtension: { ".js": ".mjs" }, bundle: true, platform: "node", format: "esm", target: "node22",
-    packages: "external", logLevel: "warning",
-  });
-  return { receiver: path.join(outdir, "receiver.mjs"), naive: path.join(outdir, "naive.mjs"), product: path.join(outdir, "product.mjs") };
-}
-
-function spawnChild(file: string, env: Record<string, string>): ChildProcess {
-  const proc = fork(file, [], {
-    env: { ...process.env, ...env }, cwd: process.cwd(), stdio: ["ignore", "ignore", "inherit", "ipc"],
-    execArgv: CPU_PROF_DIR && !file.endsWith("receiver.mjs") ? ["--cpu-prof", `--cpu-prof-dir=${CPU_PROF_DIR}`] : [],
-  });
-  children.push(proc);
-  return proc;
-}
-
-// ---------------------------------------------------------------- report
-
-function report(sides: Side[], dbCheck: Awaited<ReturnType<typeof checkDatabase>>) {
-  const out: string[] = [];
-  const line = (cells: string[], widths: number[]) =>
-    out.push(cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  "));
-  const ms = (v: number | null) => (v === null ? "-" : fmt(v, 1));
-  const x = (p: number | null | undefined, n: number | null | undefined) => (p == null || n == null || !n ? "-" : `${fmt(p / n, 2)}x`);
-  const find = (side: SideName, scenario: string) => results.find((r) => r.side === side && r.scenario === scenario);
-
-  out.push("");
-  out.push(`Try-on Leads delivery benchmark: PostgreSQL ${SCRATCH_DB} (scratch), Redis, HTTPS receiver on 127.0.0.1 (own process); ` +
-    `Node ${process.version}, ${os.cpus().length} CPUs, load average ${fmt(loadAtStart, 1)} at start`);
-  out.push(`Worker concurrency ${CONCURRENCY} on both sides, one worker process per side; ${SHOPS} shop(s), one endpoint each; ` +
-    `captures at most ${IN_FLIGHT} in flight; product worker log level ${LOG_LEVEL}`);
-  out.push(`Both workers trust the receiver's test CA process-wide (NODE_EXTRA_CA_CERTS): the product's sender then runs with no \`ca\` ` +
-    `option, as in production${results.some((r) => r.scenario === "sat, CA opt") ? "; \"sat, CA opt\" is the product with the CA passed in the sender's options (extraCa) instead" : ""}.`);
-  out.push(`Latency: lead insert returned to the producer -> request body complete at the receiver. Worker RSS: the worker ` +
-    `process's peak VmRSS in the phase (idle after start: ${sides.map((s) => `${s.name} ${mb(s.idleRss)}`).join(", ")}).`);
-  out.push("");
-  const w = [11, 8, 7, 12, 8, 8, 8, 12, 12];
-  line(["scenario", "side", "leads", "delivered/s", "p50 ms", "p95 ms", "p99 ms", "worker RSS", "Redis B/lead"], w);
-  const scenarios = [...new Set(results.map((r) => r.scenario))];
-  for (const scenario of scenarios) {
-    const n = find("naive", scenario);
-    const p = find("product", scenario);
-    for (const r of [n, p]) {
-      if (!r) continue;
-      line([scenario, r.side, fmt(r.leads), fmt(r.deliveredPerSec), ms(r.p50), ms(r.p95), ms(r.p99), mb(r.workerRssPeak),
-        r.queued ? fmt(r.queued.total / r.leads) : "-"], w);
-    }
-    if (n && p) {
-      line(["", "prod/nv", "", x(p.deliveredPerSec, n.deliveredPerSec), x(p.p50, n.p50), x(p.p95, n.p95), x(p.p99, n.p99),
-        x(p.workerRssPeak, n.workerRssPeak), p.queued && n.queued ? x(p.queued.total, n.queued.total) : "-"], w);
-    }
-  }
-
-  out.push("");
-  out.push("Per phase (per delivered lead unless noted)");
-  const d = [11, 8, 6, 8, 7, 5, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6];
-  line(["scenario", "side", "cap/s", "cap p99", "lag ms", "pDB", "pRd", "wDB", "wRd", "TLS", "CPU p", "CPU w", "CPU r", "CPU pg", "CPU rd", "CPU Σ"], d);
-  for (const r of results) {
-    line([r.scenario, r.side, fmt(r.captureRate), fmt(r.captureP99, 1), fmt(r.producerLagMs, 0), fmt(r.perLead.producerDbQueries, 1),
-      fmt(r.perLead.producerRedisCommands, 1), fmt(r.perDelivery.workerDbQueries, 1), fmt(r.perDelivery.workerRedisCommands, 1),
-      fmt(r.perDelivery.tlsHandshakes, 2), fmt(r.perLead.producerCpuMs, 2), fmt(r.perDelivery.workerCpuMs, 2),
-      fmt(r.perDelivery.receiverCpuMs, 2), fmt(r.perLead.postgresCpuMs, 2), fmt(r.perLead.redisCpuMs, 2), fmt(r.perLead.totalCpuMs, 2)], d);
-  }
-  out.push("  cap/s: captures (insert or transaction, then enqueue) completed per second; cap p99: one capture, ms; lag: producer behind " +
-    "its schedule, worst, ms; pDB/pRd: producer database queries and Redis commands per lead; wDB/wRd: worker database queries and " +
-    "Redis commands per delivery; TLS: TLS handshakes at the receiver per delivery; CPU ms per lead of the producer (p), worker (w), " +
-    "receiver (r), PostgreSQL backends (pg), the Redis server (rd; all its clients) and their sum (Σ).");
-
-  const sat = { naive: find("naive", "saturation"), product: find("product", "saturation") };
-  out.push("");
-  out.push("Redis, saturation batch queued with the worker stopped (MEMORY USAGE summed over the queue's keys)");
-  for (const r of [sat.naive, sat.product]) {
-    if (!r?.queued) continue;
-    const q = r.queued;
-    out.push(`  ${r.side.padEnd(8)} ${fmt(q.total / r.leads)} B/lead = job hashes ${fmt(q.jobs / r.leads)} + events stream ${fmt(q.events / r.leads)} + ` +
-      `lists ${fmt(q.lists / r.leads)} + other ${fmt(q.other / r.leads)}; ${fmt(q.keys)} keys; Redis-wide used_memory delta ` +
-      `${fmt((r.usedMemoryDelta ?? 0) / r.leads)} B/lead (shared Redis: indicative); after the drain the queue still holds ` +
-      `${mb(r.retained.total)} (${fmt(r.retained.keys)} keys)`);
-  }
-  if (sat.naive && sat.product) {
-    out.push(`  saturation drain: naive ${fmt(sat.naive.drainMs! / 1000, 2)} s, product ${fmt(sat.product.drainMs! / 1000, 2)} s for ${fmt(BATCH)} leads; ` +
-      `capture as fast as possible: naive ${fmt(sat.naive.captureRate)}/s, product ${fmt(sat.product.captureRate)}/s`);
-  }
-  const problems = results.filter((r) => r.delivered < r.leads || r.duplicates || r.captureErrors || r.failedJobs);
-  out.push(`Checks: ${problems.length ? problems.map((r) => `${r.scenario} ${r.side}: ${r.delivered}/${r.leads} delivered, ${r.duplicates} duplicates, ` +
-    `${r.captureErrors} capture errors, ${r.failedJobs} failed jobs`).join("; ") : "every lead arrived exactly once, no capture errors, no failed jobs"}; ` +
-    `database: product deliveries ${JSON.stringify(dbCheck.product)}, ${fmt(dbCheck.attempts)} attempts; naive lead rows ${JSON.stringify(dbCheck.naive)}` +
-    (skipped.length ? `; skipped (time budget): ${skipped.join(", ")}` : ""));
-
-  const targets: [string, string, boolean | null][] = [];
-  // Both saturation rounds (A B B A) together: leads over drain time, summed.
-  const drained = (side: SideName) => {
-    const runs = results.filter((r) => r.side === side && (r.scenario === "saturation" || r.scenario === "sat, 2nd"));
-    const ms = runs.reduce((sum, r) => sum + (r.drainMs ?? 0), 0);
-    return runs.length && ms > 0 ? runs.reduce((sum, r) => sum + r.delivered, 0) / (ms / 1000) : null;
-  };
-  const satNaive = drained("naive");
-  const satProduct = drained("product");
-  if (satNaive && satProduct) {
-    const r = satProduct / satNaive;
-    targets.push(["saturation throughput >= 1.3x naive", `${fmt(r, 2)}x (${fmt(satProduct)} vs ${fmt(satNaive)} leads/s, both rounds)`, r >= 1.3]);
-  }
-  const n500 = find("naive", "500/s");
-  const p500 = find("product", "500/s");
-  if (n500 && p500) {
-    const r = p500.p99! / n500.p99!;
-    targets.push(["p99 latency at 500/s <= 0.5x naive", `${fmt(r, 2)}x (${fmt(p500.p99!, 1)} vs ${fmt(n500.p99!, 1)} ms)`, r <= 0.5]);
-  }
-  if (sat.naive?.queued && sat.product?.queued) {
-    const r = sat.product.queued.total / sat.naive.queued.total;
-    targets.push(["Redis bytes per queued lead <= 0.2x", `${fmt(r, 2)}x (${fmt(sat.product.queued.total / BATCH)} vs ${fmt(sat.naive.queued.total / BATCH)} B)`, r <= 0.2]);
-  }
-  out.push("");
-  const tw = [38, 44, 6];
-  const tline = (cells: string[]) => out.push(cells.map((c, i) => (i === 0 ? c.padEnd(tw[i]) : c.padStart(tw[i]))).join("  "));
-  tline(["target", "measured (product/naive)", "result"]);
-  for (const [name, measured, ok] of targets) tline([name, measured, ok ? "PASS" : "MISS"]);
-  out.push(`Run took ${fmt((monoMs() - started) / 1000, 0)} s; load average ${fmt(os.loadavg()[0], 1)} at the end (${os.cpus().length} CPUs, ` +
-    `shared with PostgreSQL, Redis, the receiver and the producer).`);
-  out.push("");
-  process.stdout.write(out.join("\n") + "\n");
-  if (JSON_FILE) {
-    writeFileSync(JSON_FILE, JSON.stringify({ concurrency: CONCURRENCY, shops: SHOPS, batch: BATCH, rates: RATES, loadAtStart, results, dbCheck,
-      targets: targets.map(([name, measured, pass]) => ({ name, measured, pass })) }, null, 2));
-    log(`figures saved to ${JSON_FILE}`);
-  }
-}
-
-// ---------------------------------------------------------------- helpers
-
-function cpuMs() {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-}
-
-function percentile(values: number[], p: number) {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = (p / 100) * (sorted.length - 1);
-  const lo = Math.floor(rank);
-  const hi = Math.ceil(rank);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo);
 }

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { signProxyQuery as signWith } from "./proxy-signature";
-import { TEST_API_SECRET, TEST_APP_URL } from "./setup-env";
+import { TEST_API_SECRET, TEST_APP_URL } from "./test-app";
 
 export function signProxyQuery(params: [string, string][], secret = TEST_API_SECRET): string {
   return signWith(params, secret);

@@ -14,9 +14,9 @@ import { POSTGRES_ADMIN_URL } from "./postgres-template";
  * migrated template) and the app's settings, using the same API key and secret as Shopify's test helpers
  * so that their session tokens, proxy signatures and webhook HMACs verify.
  */
-export const TEST_API_KEY = "testApiKey";
-export const TEST_API_SECRET = "testApiSecretKey";
-export const TEST_APP_URL = "https://my-test-app.myshopify.io";
+import { TEST_API_KEY, TEST_API_SECRET, TEST_APP_URL } from "./test-app";
+
+export { TEST_API_KEY, TEST_API_SECRET, TEST_APP_URL };
 
 const id = randomBytes(6).toString("hex");
 let databaseUrl: string;

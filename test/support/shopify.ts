@@ -3,7 +3,7 @@ import { getJwt } from "@shopify/shopify-api/test-helpers";
 import type { JwtPayload } from "@shopify/shopify-api";
 import { getDb } from "../../app/lib/db.server";
 import { ensureShop } from "../../app/shops/shops.server";
-import { TEST_API_KEY, TEST_API_SECRET, TEST_APP_URL } from "./setup-env";
+import { TEST_API_KEY, TEST_API_SECRET, TEST_APP_URL } from "./test-app";
 
 /** Stores a valid offline session for a shop, as token exchange would have, and returns the shop row. */
 export async function installShop(shop: string) {
