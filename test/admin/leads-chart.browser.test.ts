@@ -8,7 +8,7 @@ import { provideSessionTokens } from "../support/app-bridge-stand-in";
 import { seedActivity } from "../support/activity";
 import { addEndpoint } from "../support/delivery";
 import { installShop, sessionToken } from "../support/shopify";
-import { launchBrowser, screenshot, type TestBrowser } from "../browser/browser";
+import { launchBrowser, screenshot, type TestBrowser, waitForHydration } from "../browser/browser";
 
 /** The chart at the top of the Leads tab, and Send to… on a row, in Chromium against the production build. */
 
@@ -48,6 +48,7 @@ describe("the Leads tab's chart in a real browser", () => {
     });
     const response = await page.goto(server.url + embeddedPath(shop, await sessionToken(shop), "/app/leads"));
     expect(response?.status()).toBe(200);
+    await waitForHydration(page);
     return page;
   };
   const cls = (page: Page) => page.evaluate(() => (window as unknown as { __cls: number }).__cls);

@@ -4,7 +4,7 @@ import { getDb } from "../../app/lib/db.server";
 import { startBuiltAppServer as startAppServer, type BuiltAppServer as AppServer } from "../support/app-server";
 import { provideSessionTokens } from "../support/app-bridge-stand-in";
 import { installShop, sessionToken } from "../support/shopify";
-import { launchBrowser, screenshot, type TestBrowser } from "../browser/browser";
+import { launchBrowser, screenshot, type TestBrowser, waitForHydration } from "../browser/browser";
 
 /** The Settings page as a merchant uses it in the Shopify admin: alerts by email, on a server without SMTP. */
 
@@ -51,6 +51,7 @@ describe("the Settings page in a real browser", () => {
   it("says plainly that email is not set up, and shows alerts on with the store's email as the default", async () => {
     const response = await page.goto(server.url + embeddedPath(await sessionToken(SHOP), "/app/settings"));
     expect(response?.status()).toBe(200);
+    await waitForHydration(page);
     await page.getByRole("heading", { name: "Alerts by email" }).waitFor();
     await expect.poll(() => page.getByText("Email sending is not set up for this app").isVisible()).toBe(true);
     await expect.poll(() => page.getByText("No alert emails are sent, whatever you choose below").isVisible()).toBe(true);

@@ -84,6 +84,11 @@ export async function launchBrowser(): Promise<TestBrowser> {
   };
 }
 
+/** Waits until the app's page is interactive (React has hydrated it): typing earlier may be undone. */
+export async function waitForHydration(page: Page): Promise<void> {
+  await page.waitForFunction(() => document.documentElement.dataset.hydrated === "true", undefined, { timeout: 30_000 });
+}
+
 /**
  * A full-page screenshot into test-artifacts/, taken with the viewport grown to the page's height, so that
  * sticky parts (a table's pagination bar) sit where a merchant sees them instead of over the middle.

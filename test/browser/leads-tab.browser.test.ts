@@ -9,7 +9,7 @@ import { seedLeads, type SeedLead } from "../support/leads";
 import { parseCsv } from "../support/csv";
 import { TEST_API_KEY } from "../support/setup-env";
 import { EXPORT_COLUMNS } from "../../app/leads/export.server";
-import { launchBrowser, screenshot, type TestBrowser } from "./browser";
+import { launchBrowser, screenshot, type TestBrowser, waitForHydration } from "./browser";
 
 const SHOP_A = "shop-a.myshopify.com";
 const SHOP_B = "shop-b.myshopify.com";
@@ -130,6 +130,7 @@ describe("Leads tab in a real browser", () => {
   it("opens as the admin loads it and lists shop A's newest 50 leads", async () => {
     const response = await page.goto(server.url + embeddedPath(SHOP_A, await sessionToken(SHOP_A)));
     expect(response?.status()).toBe(200);
+    await waitForHydration(page);
     await expect.poll(() => page.getByRole("heading", { name: "Leads" }).isVisible()).toBe(true);
     const emails = await waitForRows(page, 50);
     // Newest first: index 59 down to 10.

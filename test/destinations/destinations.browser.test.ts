@@ -15,7 +15,7 @@ import { ALL_SCOPES, standInExchange, startKlaviyoStandIn, type KlaviyoStandIn }
 import { seedLeads } from "../support/leads";
 import { installShop, sessionToken } from "../support/shopify";
 import { postCapture } from "../support/web-process";
-import { launchBrowser, screenshot, type TestBrowser } from "../browser/browser";
+import { launchBrowser, screenshot, type TestBrowser, waitForHydration } from "../browser/browser";
 import { LOOPBACK_DESTINATION, loopbackSender } from "../integrations/helpers";
 
 /**
@@ -55,6 +55,7 @@ describe("destinations in a real browser", () => {
   const open = async (path: string) => {
     const response = await page.goto(server.url + embeddedPath(await sessionToken(SHOP), path));
     expect(response?.status()).toBe(200);
+    await waitForHydration(page);
   };
 
   /** A storefront capture through the signed app-proxy route; the worker here sends what it wrote. */

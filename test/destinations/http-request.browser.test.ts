@@ -12,7 +12,7 @@ import { startBuiltAppServer, type BuiltAppServer } from "../support/app-server"
 import { provideSessionTokens } from "../support/app-bridge-stand-in";
 import { seedLeads } from "../support/leads";
 import { installShop, sessionToken } from "../support/shopify";
-import { launchBrowser, screenshot, type TestBrowser } from "../browser/browser";
+import { launchBrowser, screenshot, type TestBrowser, waitForHydration } from "../browser/browser";
 
 /**
  * A merchant adds Mailchimp as an HTTP request destination in a real browser: picks the preset, pastes the
@@ -105,6 +105,7 @@ describe("adding Mailchimp as an HTTP request destination in a real browser", ()
     // From the add-destination chooser, as a merchant gets there.
     const response = await page.goto(server.url + embeddedPath(await sessionToken(SHOP), "/app/leads/destinations/new"));
     expect(response?.status()).toBe(200);
+    await waitForHydration(page);
     await page.getByLabel("HTTP request (HubSpot, Mailchimp, Brevo, any CRM API)").check({ force: true });
     await page.getByRole("link", { name: "Set up the request" }).click();
     await page.waitForURL(new RegExp(PAGE));

@@ -7,7 +7,7 @@ import { provideSessionTokens } from "../support/app-bridge-stand-in";
 import { respond, startHttpsReceiver, type HttpsReceiver } from "../support/https-receiver";
 import { seedLeads } from "../support/leads";
 import { installShop, sessionToken } from "../support/shopify";
-import { launchBrowser, screenshot, type TestBrowser } from "../browser/browser";
+import { launchBrowser, screenshot, type TestBrowser, waitForHydration } from "../browser/browser";
 import { captureLogger, LOOPBACK_DESTINATION, loopbackSender, testSendDeps } from "./helpers";
 
 const SHOP = "integrations-browser.myshopify.com";
@@ -40,6 +40,7 @@ describe("the webhook integration in a real browser", () => {
   const open = async (path: string) => {
     const response = await page.goto(server.url + embeddedPath(await sessionToken(SHOP), path));
     expect(response?.status()).toBe(200);
+    await waitForHydration(page);
   };
   const endpointRow = () => db.destination.findFirstOrThrow({ where: { shopId: shop.id, state: { not: "disconnected" } } });
 
