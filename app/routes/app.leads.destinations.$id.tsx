@@ -36,6 +36,7 @@ import {
 import { PauseResume, Rotate } from "../destinations/ui/EndpointCard";
 import { ReceiverHelp } from "../destinations/ui/ReceiverHelp";
 import { SecretReveal } from "../destinations/ui/SecretReveal";
+import { destinationHealth24h } from "../destinations/health-24h.server";
 
 /**
  * One destination's page (/app/leads/destinations/:id): its state in plain words, test, pause, rotate, rename,
@@ -68,10 +69,11 @@ export const loader = async ({ request, params }: LoaderFunctionArgs) => {
     if (!(error instanceof InvalidDeliveryFiltersError)) throw error;
     filterError = error.message;
   }
-  const [log, backfill, tried] = await Promise.all([
+  const [log, backfill, tried, last24h] = await Promise.all([
     listDeliveries({ db, shopId: shop.id, destinationId: destination.id, filters, after: query.get("after") }),
     latestBackfill(db, shop.id, destination.id),
     destination.productIds ? listTriedProducts(db, shop.id) : Promise.resolve([]),
+    disconnectedAt ? Promise.resolve(null) : destinationHealth24h({ db, shopId: shop.id, destinationId: destination.id, now }),
   ]);
   const productTitles: Record<string, string> = {};
   for (const p of tried) {
@@ -83,6 +85,7 @@ export const loader = async ({ request, params }: LoaderFunctionArgs) => {
     destination,
     disconnectedAt,
     healthLine: disconnectedAt ? null : healthLine(destination, now),
+    last24h: last24h ? { line: last24h.line, deliveredShare: last24h.deliveredShare } : null,
     klaviyo: destination.kind === "klaviyo" ? parseKlaviyoSettings(JSON.stringify(destination.settings)) : null,
     log,
     filters,
@@ -232,7 +235,7 @@ export const action = async ({ request, params, context }: ActionFunctionArgs) =
 };
 
 export default function DestinationPage() {
-  const { destination, disconnectedAt, healthLine, klaviyo, log, filters, filterError, backfill, productTitles, guide, shopDomain } =
+  const { destination, disconnectedAt, healthLine, last24h, klaviyo, log, filters, filterError, backfill, productTitles, guide, shopDomain } =
     useLoaderData<typeof loader>();
   const actionData = useActionData<typeof action>() as DestinationActionData | undefined;
   const live = !disconnectedAt;
@@ -248,7 +251,7 @@ export default function DestinationPage() {
               </Text>
             ) : null}
             <SecretReveal actionData={actionData as Parameters<typeof SecretReveal>[0]["actionData"]} />
-            <StatusCard destination={destination} healthLine={healthLine} disconnectedAt={disconnectedAt} />
+            <StatusCard destination={destination} healthLine={healthLine} disconnectedAt={disconnectedAt} last24h={last24h} />
             {live ? (
               <Card>
                 <BlockStack gap="400">

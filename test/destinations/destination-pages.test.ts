@@ -235,6 +235,9 @@ describe("one destination's page", () => {
     expect(own.status).toBe(200);
     expect(own.data).toMatchObject({ destination: { id: webhookA, name: "CRM", kind: "webhook" }, healthLine: null, disconnectedAt: null });
     expect((own.data as { guide: unknown }).guide).not.toBeNull();
+    // The last 24 hours in one line: A's one lead failed there; B's webhook has sent nothing yet.
+    expect(own.data).toMatchObject({ last24h: { deliveredShare: 0, line: expect.stringMatching(/^0% delivered in the last 24 hours/) } });
+    expect((await loadPage(b.domain, webhookB)).data).toMatchObject({ last24h: { deliveredShare: null, line: expect.stringMatching(/^No leads sent in the last 24 hours/) } });
     expect((await loadPage(b.domain, webhookA)).status).toBe(404);
     expect((await loadPage(b.domain, klaviyoA)).status).toBe(404);
     expect((await loadPage(a.domain, "no-such-destination")).status).toBe(404);

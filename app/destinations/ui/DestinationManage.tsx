@@ -11,6 +11,7 @@ import { errorOf, type DestinationActionData } from "./action-data";
 import { KIND_LABEL, statusBadge } from "./DestinationsCard";
 import { formatUtc, utcDay } from "./format";
 import { TestSendResultBanner } from "./TestSendResult";
+import { HealthLine24h } from "./HealthLine24h";
 
 /** The cards of one destination's page: status and test, name, filters, Klaviyo settings, backfill, disconnect. */
 
@@ -24,8 +25,13 @@ const WHAT_TO_DO: Partial<Record<string, string>> = {
   endpoint_gone: "Your receiver says this address is gone; connect the new one.",
 };
 
-export function StatusCard(props: { destination: EndpointView; healthLine: string | null; disconnectedAt: string | null }) {
-  const { destination, healthLine, disconnectedAt } = props;
+export function StatusCard(props: {
+  destination: EndpointView;
+  healthLine: string | null;
+  disconnectedAt: string | null;
+  last24h?: { line: string; deliveredShare: number | null } | null;
+}) {
+  const { destination, healthLine, disconnectedAt, last24h } = props;
   const badge = disconnectedAt
     ? { tone: undefined, label: "Disconnected" }
     : statusBadge({ health: destination.health, waiting: destination.state === "active" && destination.circuit !== null });
@@ -57,6 +63,7 @@ export function StatusCard(props: { destination: EndpointView; healthLine: strin
         ) : (
           <Text as="p" tone="success">Working: new leads are sent within seconds.</Text>
         )}
+        {last24h ? <span data-testid="health-24h"><HealthLine24h health={last24h} /></span> : null}
         <Text as="p" tone="subdued">
           Connected {formatUtc(destination.createdAt)}
           {" · "}Last success: {destination.lastSuccessAt ? formatUtc(destination.lastSuccessAt) : "none yet"}
