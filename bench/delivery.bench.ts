@@ -105,6 +105,8 @@ Object.assign(process.env, {
   // The default (600 a minute per shop) would refuse the saturation steps' captures before anything else
   // saturates: 20-odd shops stand for the thousands a real app spreads its traffic over.
   CAPTURE_LIMIT_PER_SHOP: "1000000/1m",
+  // Several worker processes on one machine: none of them serves the operator's port here.
+  WORKER_HTTP_PORT: "0",
   LOG_LEVEL,
 });
 
