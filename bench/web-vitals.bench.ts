@@ -12,6 +12,7 @@
  *
  *   npm run bench:web-vitals                  build first, 5 runs
  *   --runs=N --leads=N --no-build             (5, 10,000; --no-build reuses build/)
+ *   --profile                                 also print the functions that took the most time after the click
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -27,6 +28,8 @@ const args = new Map(process.argv.slice(2).map((a) => {
 const RUNS = Number(args.get("runs") ?? 5);
 const LEADS = Number(args.get("leads") ?? 10_000);
 const BUILD = !args.has("no-build");
+/** Prints where the page's JavaScript spent its time from the Next-page click until the rows were shown. */
+const PROFILE = args.has("profile");
 const CPU_SLOWDOWN = 4;
 const ADDED_LATENCY_MS = 40;
 const TARGETS = { lcp: 1500, inp: 100, cls: 0.05 };
@@ -200,10 +203,16 @@ async function measure(origin: string, mint: () => Promise<string>): Promise<Run
     await page.waitForTimeout(1000);
     await next.hover();
     await page.waitForTimeout(500);
+    if (PROFILE) {
+      await cdp.send("Profiler.enable");
+      await cdp.send("Profiler.setSamplingInterval", { interval: 200 });
+      await cdp.send("Profiler.start");
+    }
     await next.click();
     await page.waitForURL(/after=/, { timeout: 60_000 });
     await page.waitForFunction(() => (window as unknown as { __rowsChangedAt: number | null }).__rowsChangedAt !== null, undefined, { timeout: 60_000 });
     await page.waitForTimeout(500);
+    if (PROFILE) printProfile((await cdp.send("Profiler.stop")).profile as unknown as CpuProfile);
     const after = await page.evaluate(() => {
       const w = window as unknown as { __vitals: { events: ClickEntry[] }; __rowsChangedAt: number | null };
       return { events: w.__vitals.events, rowsChangedAt: w.__rowsChangedAt };
@@ -256,4 +265,24 @@ function report(runs: RunFigures[]) {
   out.push(`  ${"a click that does nothing (baseline)".padEnd(34)} median ${fmt(median(baselines)).padStart(7)} ms  worst ${fmt(Math.max(...baselines)).padStart(7)} ms`);
   if (shown.length) out.push(`  ${"next page's rows on screen after".padEnd(34)} median ${fmt(median(shown)).padStart(7)} ms  worst ${fmt(Math.max(...shown)).padStart(7)} ms`);
   console.log(out.join("\n"));
+}
+
+interface CpuProfile {
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number }[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** Self time per function over the profile, the largest first. */
+function printProfile(profile: CpuProfile) {
+  const byNode = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map<string, number>();
+  profile.samples.forEach((id, i) => {
+    const frame = byNode.get(id)!.callFrame;
+    const key = `${frame.functionName || "(anonymous)"} ${frame.url.split("/").pop()}:${frame.lineNumber}`;
+    self.set(key, (self.get(key) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+  });
+  const total = [...self.values()].reduce((a, b) => a + b, 0);
+  log(`profile after the click: ${fmt(total)} ms sampled`);
+  for (const [name, ms] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 15)) log(`  ${fmt(ms, 1).padStart(7)} ms  ${name}`);
 }
