@@ -1,5 +1,5 @@
 import type { Db } from "../lib/db.server";
-import { percentileCont, sqlDay, sqlDialectOf, sqlMillisBetween, sqlParams, sqlTime } from "../lib/sql-dialect";
+import { percentileCont, sqlDay, sqlDayGroup, sqlDialectOf, sqlMillisBetween, sqlParams, sqlTime } from "../lib/sql-dialect";
 import { TtlCache } from "../lib/ttl-cache";
 
 /**
@@ -59,7 +59,7 @@ export async function leadsActivity(db: Db, shopId: string, now: Date = new Date
     const p = sqlParams(dialect);
     const sql = `SELECT ${sqlDay(dialect, `"capturedAt"`)} AS "day", COUNT(*) AS "n" FROM "Lead"
       WHERE "shopId" = ${p.add(shopId)} AND "capturedAt" >= ${p.add(sqlTime(dialect, since), "time")} AND "capturedAt" < ${p.add(sqlTime(dialect, until), "time")}
-      GROUP BY 1`;
+      GROUP BY ${sqlDayGroup(dialect, `"capturedAt"`)}`;
     return db.$queryRawUnsafe<{ day: string; n: number | bigint }[]>(sql, ...p.values);
   };
   const deliveriesSql = () => {
@@ -68,7 +68,7 @@ export async function leadsActivity(db: Db, shopId: string, now: Date = new Date
       WHERE "shopId" = ${p.add(shopId)} AND "status" IN ('delivered', 'failed')
         AND "createdAt" >= ${p.add(sqlTime(dialect, since), "time")} AND "createdAt" < ${p.add(sqlTime(dialect, until), "time")}
         AND "event" = 'lead_captured'
-      GROUP BY 1, 2, 3`;
+      GROUP BY "destinationId", ${sqlDayGroup(dialect, `"createdAt"`)}, "status"`;
     return db.$queryRawUnsafe<{ destinationId: string; day: string; status: string; n: number | bigint }[]>(sql, ...p.values);
   };
   const latencySql = async (): Promise<{ day: string; p50: number | null; p95: number | null }[]> => {
@@ -84,7 +84,7 @@ export async function leadsActivity(db: Db, shopId: string, now: Date = new Date
       const sql = `SELECT ${sqlDay(dialect, `d."createdAt"`)} AS "day",
           percentile_cont(0.5) WITHIN GROUP (ORDER BY ${latency}) AS "p50",
           percentile_cont(0.95) WITHIN GROUP (ORDER BY ${latency}) AS "p95"
-        FROM "Delivery" d JOIN "Lead" l ON l."id" = d."leadId" WHERE ${where} GROUP BY 1`;
+        FROM "Delivery" d JOIN "Lead" l ON l."id" = d."leadId" WHERE ${where} GROUP BY ${sqlDayGroup(dialect, `d."createdAt"`)}`;
       const rows = await db.$queryRawUnsafe<{ day: string; p50: number | string | null; p95: number | string | null }[]>(sql, ...p.values);
       return rows.map((r) => ({ day: r.day, p50: r.p50 === null ? null : Number(r.p50), p95: r.p95 === null ? null : Number(r.p95) }));
     }

@@ -36,13 +36,11 @@ export interface SendToAnswer {
   message: string;
 }
 
-export function sendToMessage(outcome: SendToOutcome, destinationName: string): string {
-  switch (outcome) {
-    case "queued":
-      return `Sending this lead to ${destinationName}.`;
-    case "replayed":
-      return `Sending this lead to ${destinationName} again.`;
-    case "already_on_its_way":
-      return `This lead is already on its way to ${destinationName}.`;
-  }
+export function sendToMessage(outcome: SendToOutcome, destinationName: string, paused = false): string {
+  const text = {
+    queued: `Sending this lead to ${destinationName}.`,
+    replayed: `Sending this lead to ${destinationName} again.`,
+    already_on_its_way: `This lead is already on its way to ${destinationName}.`,
+  }[outcome];
+  return paused ? `${text} ${destinationName} is paused: the lead goes once you resume it.` : text;
 }

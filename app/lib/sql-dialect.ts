@@ -17,9 +17,16 @@ export function sqlTime(dialect: SqlDialect, date: Date): string {
   return dialect === "postgresql" ? date.toISOString().slice(0, 23).replace("T", " ") : date.toISOString().replace("Z", "+00:00");
 }
 
-/** The UTC day (`YYYY-MM-DD`) of a DateTime column, as text. */
+/**
+ * The UTC day of a DateTime column: `dayGroup` to GROUP BY (PostgreSQL truncates, far cheaper per row than
+ * formatting), `dayText` the same day as `YYYY-MM-DD` text to SELECT alongside it.
+ */
+export function sqlDayGroup(dialect: SqlDialect, column: string): string {
+  return dialect === "postgresql" ? `date_trunc('day', ${column})` : `substr(${column}, 1, 10)`;
+}
+
 export function sqlDay(dialect: SqlDialect, column: string): string {
-  return dialect === "postgresql" ? `to_char(${column}, 'YYYY-MM-DD')` : `substr(${column}, 1, 10)`;
+  return dialect === "postgresql" ? `to_char(date_trunc('day', ${column}), 'YYYY-MM-DD')` : `substr(${column}, 1, 10)`;
 }
 
 /** Milliseconds from one DateTime column to another, as a number. */

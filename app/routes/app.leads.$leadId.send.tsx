@@ -22,9 +22,12 @@ export const action = async ({ request, params }: ActionFunctionArgs) => {
   const services = getWebhookServices();
   try {
     const result = await sendLeadToDestination({ db: services.db, queue: services.queue(), shop, leadId, destinationId });
-    const destination = await services.db.destination.findFirstOrThrow({ where: { id: destinationId, shopId: shop.id }, select: { name: true } });
+    const destination = await services.db.destination.findFirst({ where: { id: destinationId, shopId: shop.id }, select: { name: true, state: true } });
     services.logger.info({ shopId: shop.id, leadId, destinationId, outcome: result.outcome }, "lead sent to a destination by hand");
-    const answer: SendToAnswer = { ...result, message: sendToMessage(result.outcome, destination.name) };
+    const answer: SendToAnswer = {
+      ...result,
+      message: sendToMessage(result.outcome, destination?.name ?? "the destination", destination?.state === "paused"),
+    };
     return Response.json(answer, { headers: { "Cache-Control": "no-store" } });
   } catch (error) {
     if (error instanceof IntegrationEndpointNotFoundError || error instanceof LeadNotFoundError) {

@@ -16,7 +16,7 @@ import {
   TextField,
   Banner,
 } from "@shopify/polaris";
-import { useState } from "react";
+import { startTransition, useState } from "react";
 import { requireAdminShop } from "../shops/admin.server";
 import { readAdminQuery } from "../lib/admin-input.server";
 import { getDb } from "../lib/db.server";
@@ -130,7 +130,8 @@ export default function LeadsPage() {
     next.delete("after");
     next.delete("before");
     next.set(key, cursor);
-    navigate(`?${next.toString()}`);
+    // A transition: the click paints at once, and the page re-renders for the next rows without blocking input.
+    startTransition(() => navigate(`?${next.toString()}`));
   };
 
   if (!hasAnyLead) {

@@ -107,6 +107,16 @@ describe("Send to… on a lead's row", () => {
     expect(await db.delivery.count({ where: { leadId: lead.id } })).toBe(1);
   });
 
+  it("GIVEN a paused destination THEN the lead is queued for it and the answer says it goes once resumed", async () => {
+    const paused = await addEndpoint(shopA, receiver.urlFor("/paused"), { state: "paused" });
+    await db.destination.update({ where: { id: paused.id }, data: { name: "Sheet" } });
+    const lead = await newLead(shopA.id, "fay@example.com");
+    const answer = await post(SHOP_A, lead.id, { destinationId: paused.id });
+    expect(answer).toMatchObject({ status: 200, body: { outcome: "queued", message: "Sending this lead to Sheet. Sheet is paused: the lead goes once you resume it." } });
+    deliveryIds.push(String(answer.body!.deliveryId));
+    expect(await db.delivery.count({ where: { leadId: lead.id, destinationId: paused.id, status: "pending" } })).toBe(1);
+  });
+
   it("answers 404 for another shop's lead or destination and 400 without a destination, and makes no delivery", async () => {
     const mine = await newLead(shopA.id, "cat@example.com");
     const theirLead = await newLead(shopB.id, "dan@example.com");

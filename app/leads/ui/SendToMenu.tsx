@@ -1,12 +1,15 @@
-import { useState } from "react";
+import { memo, useState } from "react";
 import { ActionList, Button, Popover } from "@shopify/polaris";
 import { useAppBridge } from "@shopify/app-bridge-react";
 
 /**
  * "Send to…" on a lead's row: the shop's live destinations in a small menu; choosing one sends that lead
  * there now and says what happened in a toast (queued, sent again, or already on its way).
+ *
+ * A page shows fifty of these: each is a plain button until opened (the popover is made only then), and it
+ * renders again only when its lead or the destinations change, so moving between pages stays cheap.
  */
-export function SendToMenu({ leadId, destinations }: { leadId: string; destinations: { id: string; name: string }[] }) {
+export const SendToMenu = memo(function SendToMenu({ leadId, destinations }: { leadId: string; destinations: { id: string; name: string }[] }) {
   const shopify = useAppBridge();
   const [open, setOpen] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -31,20 +34,18 @@ export function SendToMenu({ leadId, destinations }: { leadId: string; destinati
     }
   };
 
+  const button = (
+    <Button size="slim" variant="tertiary" disclosure loading={busy} onClick={() => setOpen((o) => !o)} accessibilityLabel="Send this lead to a destination">
+      Send to…
+    </Button>
+  );
+  if (!open) return button;
   return (
-    <Popover
-      active={open}
-      onClose={() => setOpen(false)}
-      activator={
-        <Button size="slim" variant="tertiary" disclosure loading={busy} onClick={() => setOpen((o) => !o)} accessibilityLabel="Send this lead to a destination">
-          Send to…
-        </Button>
-      }
-    >
+    <Popover active onClose={() => setOpen(false)} activator={button}>
       <ActionList
         actionRole="menuitem"
         items={destinations.map((d) => ({ content: d.name, onAction: () => void send(d.id) }))}
       />
     </Popover>
   );
-}
+});
