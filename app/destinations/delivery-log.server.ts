@@ -28,6 +28,8 @@ export interface DeliveryView {
   status: DeliveryStatus;
   leadId: string | null;
   destinationId: string;
+  /** The destination's name as the merchant sees it in the Destinations card. */
+  destinationName: string;
   createdAt: string;
   deliveredAt: string | null;
   /** When the next attempt is due, for deliveries still waiting. */
@@ -109,6 +111,7 @@ export async function listDeliveries(input: ListDeliveriesInput): Promise<Delive
     select: {
       id: true, event: true, status: true, leadId: true, destinationId: true, createdAt: true, deliveredAt: true,
       nextAttemptAt: true, attemptCount: true, lastError: true, lastStatusCode: true,
+      destination: { select: { name: true } },
       attempts: {
         orderBy: { number: "desc" },
         select: { number: true, startedAt: true, durationMs: true, statusCode: true, errorCode: true, errorMessage: true, responseExcerpt: true },
@@ -123,6 +126,7 @@ export async function listDeliveries(input: ListDeliveriesInput): Promise<Delive
       status: d.status as DeliveryStatus,
       leadId: d.leadId,
       destinationId: d.destinationId,
+      destinationName: d.destination.name,
       createdAt: d.createdAt.toISOString(),
       deliveredAt: d.deliveredAt?.toISOString() ?? null,
       nextAttemptAt: WAITING.has(d.status) ? d.nextAttemptAt.toISOString() : null,

@@ -23,7 +23,6 @@ import { getDb } from "../lib/db.server";
 import { InvalidFiltersError, parseLeadFilters } from "../leads/filters";
 import { InvalidCursorError, listLeads, listTriedProducts, type DeliverySummary } from "../leads/leads.server";
 import { destinationsSummary } from "../destinations/summary.server";
-import { WEBHOOK_PAGE } from "../destinations/ui/IntegrationsCard";
 import { DestinationsCard, DestinationsHealthBanner } from "../destinations/ui/DestinationsCard";
 import { cachedLeadsActivity } from "../leads/activity.server";
 import { LeadsChart } from "../leads/ui/LeadsChart";
@@ -66,6 +65,9 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
   const sendTargets = destinations.destinations.map((d) => ({ id: d.id, name: d.name }));
   return { page, products, filters, filterError, hasAnyLead: anyLead, destinations, activity, sendTargets };
 };
+
+/** A lead's deliveries to every destination, with their attempts and replays. */
+const LEAD_DELIVERIES_PAGE = "/app/leads/integrations/webhook";
 
 const DELIVERY_BADGE: Record<DeliverySummary, { tone?: "success" | "critical" | "attention" | "info" | "warning"; label: string }> = {
   not_sent: { label: "Not sent" },
@@ -176,7 +178,7 @@ export default function LeadsPage() {
           {lead.delivery === "not_sent" ? (
             <Badge tone={badge.tone}>{badge.label}</Badge>
           ) : (
-            <Link url={`${WEBHOOK_PAGE}?lead=${encodeURIComponent(lead.id)}`} removeUnderline accessibilityLabel="Deliveries of this lead">
+            <Link url={`${LEAD_DELIVERIES_PAGE}?lead=${encodeURIComponent(lead.id)}`} removeUnderline accessibilityLabel="Deliveries of this lead">
               <Badge tone={badge.tone}>{badge.label}</Badge>
             </Link>
           )}

@@ -146,6 +146,14 @@ export const action = async ({ request, context }: ActionFunctionArgs) => {
 export default function WebhookPage() {
   const { endpoint, log, filters, filterError, guide, shopDomain } = useLoaderData<typeof loader>();
   const actionData = useActionData<typeof action>() as WebhookActionData | undefined;
+  if (filters.lead) {
+    // Opened from a lead's row in the Leads tab: that lead's deliveries to every destination, nothing else.
+    return (
+      <Page title="Deliveries of a lead" backAction={{ content: "Leads", url: "/app/leads" }}>
+        <DeliveryLog log={log} filters={filters} filterError={filterError} endpoint={null} />
+      </Page>
+    );
+  }
   return (
     <Page title="Webhook" backAction={{ content: "Leads", url: "/app/leads" }}>
       <Layout>

@@ -118,6 +118,9 @@ describe("the delivery log", () => {
   it("shows one lead's deliveries on their own", async () => {
     const page = await loadWebhookPageData(SHOP, `?lead=${leadOfFailedNew}`);
     expect(page.log.rows.map((r) => r.id)).toEqual([ids.failedNew]);
+    // Each names the destination it went to, as the Destinations card does.
+    const { name } = await db.destination.findUniqueOrThrow({ where: { id: destinationId } });
+    expect(page.log.rows.map((r) => r.destinationName)).toEqual([name]);
   });
 
   it("pages through the log by keyset without repeats or gaps", async () => {

@@ -53,7 +53,7 @@ export function DeliveryLog(props: {
           <Text as="p" tone="subdued">No deliveries match.</Text>
         ) : (
           <BlockStack gap="300">
-            {log.rows.map((d) => <DeliveryRow key={d.id} delivery={d} />)}
+            {log.rows.map((d) => <DeliveryRow key={d.id} delivery={d} showDestination={Boolean(filters.lead)} />)}
           </BlockStack>
         )}
         <InlineStack gap="200">
@@ -71,7 +71,7 @@ function withoutCursor(params: URLSearchParams): string {
   return copy.toString();
 }
 
-function DeliveryRow({ delivery }: { delivery: DeliveryView }) {
+function DeliveryRow({ delivery, showDestination }: { delivery: DeliveryView; showDestination: boolean }) {
   const badge = STATUS_BADGE[delivery.status];
   const replay = useFetcher<WebhookActionData>();
   const replayable = delivery.status === "failed" || delivery.status === "delivered";
@@ -83,6 +83,7 @@ function DeliveryRow({ delivery }: { delivery: DeliveryView }) {
           <InlineStack gap="200" blockAlign="center" wrap>
             <Badge tone={badge.tone}>{badge.label}</Badge>
             {delivery.event === "test" ? <Badge tone="info">Test</Badge> : <Text as="span">New lead</Text>}
+            {showDestination ? <Text as="span" fontWeight="semibold">to {delivery.destinationName}</Text> : null}
             <Text as="span" tone="subdued">{formatUtc(delivery.createdAt)}</Text>
             <Text as="span" tone="subdued">Delivery {delivery.id}</Text>
           </InlineStack>
