@@ -59,7 +59,9 @@ async function paceRun(throttled: string, healthy: string) {
   expect(refused).toBeGreaterThan(0);
   expect(refused).toBeLessThanOrEqual(2 * LEADS_PER_SHOP);
   // Waiting spent no attempt and failed nothing: each job finished on its one and only attempt.
+  // (A job writes the lead before BullMQ records it finished: wait for that record, then read it.)
   for (const lead of slowLeads) {
+    await waitFor(async () => Boolean((await harness.taggingQueue.getJob(taggingJobId(lead.leadId)))?.finishedOn), 10_000, "tagging job recorded as finished");
     const job = await harness.taggingQueue.getJob(taggingJobId(lead.leadId));
     expect(job?.finishedOn).toBeTruthy();
     expect(job?.attemptsMade).toBe(1);
