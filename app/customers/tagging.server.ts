@@ -121,9 +121,10 @@ export class TaggingJobError extends Error {
 export async function processTaggingJob(deps: TaggingDeps, job: TaggingJob, token?: string): Promise<{ tagged: boolean }> {
   const { db, logger } = deps;
   const clock = deps.clock ?? systemClock;
+  // The whole row: the deliveries' body is built from it once the shopper is tagged (see releaseDeliveries).
   const lead = await db.lead.findUnique({
     where: { id: job.data.leadId },
-    select: { id: true, email: true, capturedAt: true, taggingState: true, shop: { select: { domain: true, uninstalledAt: true } } },
+    include: { shop: { select: { domain: true, uninstalledAt: true } } },
   });
   if (!lead) {
     recordTagging("skipped");
@@ -131,7 +132,7 @@ export async function processTaggingJob(deps: TaggingDeps, job: TaggingJob, toke
   }
   const shop = lead.shop.domain;
   if (lead.taggingState === "done") {
-    await releaseDeliveries(db, deps.deliveryQueue, lead.id);
+    await releaseDeliveries(db, deps.deliveryQueue, lead.id, lead);
     return { tagged: true };
   }
   if (lead.taggingState === "failed") return { tagged: false };
@@ -148,13 +149,12 @@ export async function processTaggingJob(deps: TaggingDeps, job: TaggingJob, toke
     const graphql = await deps.graphqlFor(shop, { onCost: (cost) => slowDownWhenLow(deps, shop, cost) });
     const result = await tagTryOnCustomer(graphql, { email: lead.email, consentedAt: lead.capturedAt });
     if (!result.tagged) throw new CustomerTaggingError("Shopify did not confirm the tag on the customer", false);
-    await db.lead.updateMany({
-      where: { id: lead.id, taggingState: "pending" },
-      data: { tagged: true, taggedAt: clock.now(), customerId: result.customerId, taggingState: "done", taggingError: null },
-    });
+    const tagged = { tagged: true, taggedAt: clock.now(), customerId: result.customerId, taggingState: "done", taggingError: null };
+    const { count } = await db.lead.updateMany({ where: { id: lead.id, taggingState: "pending" }, data: tagged });
     logger.info({ leadId: lead.id, shop, created: result.created }, "shopper tagged in Shopify");
     recordTagging("tagged");
-    await releaseDeliveries(db, deps.deliveryQueue, lead.id);
+    // The row as just written, unless another process changed it first (then it is read again).
+    await releaseDeliveries(db, deps.deliveryQueue, lead.id, count === 1 ? { ...lead, ...tagged } : undefined);
     return { tagged: true };
   } catch (error) {
     if (error instanceof ShopifyThrottledError) {
