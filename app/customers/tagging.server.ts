@@ -7,7 +7,8 @@ import { recordShopifyThrottle, recordTagging } from "../lib/metrics.server";
 import { systemClock, type Clock } from "../delivery/clock";
 import { DEFAULT_EVENT_STREAM_MAX_LENGTH, type DeliveryQueue } from "../delivery/queue.server";
 import type { AdminGraphqlOptions } from "./admin-graphql.server";
-import { releaseDeliveries } from "./release-deliveries.server";
+import { readLeadForTagging } from "./lead-for-tagging.server";
+import { recordTaggedAndRelease, releaseDeliveries } from "./release-deliveries.server";
 import { createShopPace, type ShopPace } from "./shop-pace.server";
 import { msUntilAvailable, ShopifyThrottledError, waitAfterThrottle, type QueryCost } from "./shopify-cost";
 import { CustomerTaggingError, MAX_TAGGING_COST_POINTS, tagTryOnCustomer, USUAL_TAGGING_COST_POINTS, type AdminGraphql } from "./tag-customer.server";
@@ -121,11 +122,8 @@ export class TaggingJobError extends Error {
 export async function processTaggingJob(deps: TaggingDeps, job: TaggingJob, token?: string): Promise<{ tagged: boolean }> {
   const { db, logger } = deps;
   const clock = deps.clock ?? systemClock;
-  // The whole row: the deliveries' body is built from it once the shopper is tagged (see releaseDeliveries).
-  const lead = await db.lead.findUnique({
-    where: { id: job.data.leadId },
-    include: { shop: { select: { domain: true, uninstalledAt: true } } },
-  });
+  // With every field of the body: the deliveries' body is built from it once the shopper is tagged.
+  const lead = await readLeadForTagging(db, job.data.leadId);
   if (!lead) {
     recordTagging("skipped");
     return { tagged: false }; // redacted since it was captured: nothing to do
@@ -149,12 +147,9 @@ export async function processTaggingJob(deps: TaggingDeps, job: TaggingJob, toke
     const graphql = await deps.graphqlFor(shop, { onCost: (cost) => slowDownWhenLow(deps, shop, cost) });
     const result = await tagTryOnCustomer(graphql, { email: lead.email, consentedAt: lead.capturedAt });
     if (!result.tagged) throw new CustomerTaggingError("Shopify did not confirm the tag on the customer", false);
-    const tagged = { tagged: true, taggedAt: clock.now(), customerId: result.customerId, taggingState: "done", taggingError: null };
-    const { count } = await db.lead.updateMany({ where: { id: lead.id, taggingState: "pending" }, data: tagged });
+    await recordTaggedAndRelease(db, deps.deliveryQueue, lead, { taggedAt: clock.now(), customerId: result.customerId });
     logger.info({ leadId: lead.id, shop, created: result.created }, "shopper tagged in Shopify");
     recordTagging("tagged");
-    // The row as just written, unless another process changed it first (then it is read again).
-    await releaseDeliveries(db, deps.deliveryQueue, lead.id, count === 1 ? { ...lead, ...tagged } : undefined);
     return { tagged: true };
   } catch (error) {
     if (error instanceof ShopifyThrottledError) {

@@ -39,7 +39,7 @@ const deps = () => ({
 
 async function deliveryBody(id: string) {
   const d = await getDb().delivery.findUniqueOrThrow({ where: { id } });
-  return JSON.parse(d.payload) as { tagged_in_shopify: boolean };
+  return JSON.parse(d.payload) as { tagged_in_shopify: boolean; captured_at: string; email: string };
 }
 
 async function queued(id: string) {
@@ -62,7 +62,10 @@ describe("tagging the shopper in Shopify after capture", () => {
     expect(customer).toMatchObject({ email: "new.shopper@example.com", tags: [TRYON_LEAD_TAG], marketingState: "SUBSCRIBED" });
     const lead = await getDb().lead.findUniqueOrThrow({ where: { id: leadId } });
     expect(lead).toMatchObject({ tagged: true, customerId: customer.id });
-    expect(await deliveryBody(deliveryIds[0])).toMatchObject({ tagged_in_shopify: true });
+    // The body is built from the lead as read for tagging: the same instant and email as the stored row.
+    expect(await deliveryBody(deliveryIds[0])).toMatchObject({
+      tagged_in_shopify: true, captured_at: lead.capturedAt.toISOString(), email: "new.shopper@example.com",
+    });
     expect(await queued(deliveryIds[0])).toBe(true);
     // The real Admin client used the shop's offline session token.
     expect(api.calls.every((c) => c.accessToken === "shpat_tagging-shop_token")).toBe(true);
@@ -96,6 +99,21 @@ describe("tagging the shopper in Shopify after capture", () => {
     expect(await processTaggingJob(deps(), job(leadId, 2))).toEqual({ tagged: true });
     expect(await getDb().lead.findUniqueOrThrow({ where: { id: leadId } })).toMatchObject({ tagged: true, taggingState: "done" });
     expect(await deliveryBody(deliveryIds[0])).toMatchObject({ tagged_in_shopify: false });
+  });
+
+  it("GIVEN another process gave the lead's tagging up meanwhile THEN the lead keeps that, and its delivery goes out from the stored row", async () => {
+    const { leadId, deliveryIds } = await captured("raced@example.com");
+    const racing = {
+      ...deps(),
+      graphqlFor: async (shop: string) => {
+        await getDb().lead.update({ where: { id: leadId }, data: { taggingState: "failed", taggingError: "given up elsewhere" } });
+        return adminGraphqlFor(shop);
+      },
+    };
+    expect(await processTaggingJob(racing, job(leadId))).toEqual({ tagged: true });
+    expect(await getDb().lead.findUniqueOrThrow({ where: { id: leadId } })).toMatchObject({ tagged: false, taggingState: "failed" });
+    expect(await deliveryBody(deliveryIds[0])).toMatchObject({ tagged_in_shopify: false });
+    expect(await queued(deliveryIds[0])).toBe(true);
   });
 
   it("GIVEN the shop has no offline session THEN tagging gives up for good (not retried)", async () => {
