@@ -1,9 +1,9 @@
 import "@shopify/shopify-app-remix/adapters/node";
 import { ApiVersion, AppDistribution, LogSeverity, shopifyApp } from "@shopify/shopify-app-remix/server";
-import { PrismaSessionStorage } from "@shopify/shopify-app-session-storage-prisma";
 import { getConfig } from "./lib/config.server";
 import { getDb } from "./lib/db.server";
 import { getLogger } from "./lib/logger.server";
+import { createSessionStorage } from "./shops/session-storage.server";
 import { ensureShop } from "./shops/shops.server";
 
 const config = getConfig();
@@ -16,7 +16,7 @@ const shopify = shopifyApp({
   scopes: config.SCOPES.split(",").map((s) => s.trim()).filter(Boolean),
   appUrl: config.SHOPIFY_APP_URL,
   authPathPrefix: "/auth",
-  sessionStorage: new PrismaSessionStorage(getDb() as never),
+  sessionStorage: createSessionStorage(getDb()),
   distribution: AppDistribution.AppStore,
   // The library's own messages go through our logger, so they are redacted and leveled like the rest.
   logger: {

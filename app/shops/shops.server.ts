@@ -1,4 +1,4 @@
-import type { Db } from "../lib/db.server";
+import { postgresPoolsOf, type Db } from "../lib/db.server";
 
 export interface ShopRef {
   id: string;
@@ -12,9 +12,9 @@ export interface ShopRef {
  * install time moves to now.
  */
 export async function ensureShop(db: Db, domain: string): Promise<ShopRef> {
-  const existing = await db.shop.findUnique({ where: { domain }, select: { id: true, domain: true, uninstalledAt: true } });
+  const existing = await findShop(db, domain);
   if (existing) {
-    if (existing.uninstalledAt) {
+    if (existing.uninstalled) {
       await db.shop.updateMany({ where: { id: existing.id, uninstalledAt: { not: null } }, data: { uninstalledAt: null, installedAt: new Date() } });
     }
     return { id: existing.id, domain: existing.domain };
@@ -25,4 +25,22 @@ export async function ensureShop(db: Db, domain: string): Promise<ShopRef> {
     update: {},
     select: { id: true, domain: true },
   });
+}
+
+/**
+ * Every storefront capture looks its shop up: on PostgreSQL with one prepared statement on the statement
+ * pool (see createStatementPool; the domain is a unique key), elsewhere through Prisma.
+ */
+async function findShop(db: Db, domain: string): Promise<{ id: string; domain: string; uninstalled: boolean } | null> {
+  const pool = postgresPoolsOf(db)?.durable;
+  if (!pool) {
+    const row = await db.shop.findUnique({ where: { domain }, select: { id: true, domain: true, uninstalledAt: true } });
+    return row && { id: row.id, domain: row.domain, uninstalled: row.uninstalledAt !== null };
+  }
+  const { rows } = await pool.query<{ id: string; domain: string; uninstalled: boolean }>({
+    name: "tryon_shop_by_domain",
+    text: `SELECT "id", "domain", "uninstalledAt" IS NOT NULL AS "uninstalled" FROM "Shop" WHERE "domain" = $1`,
+    values: [domain],
+  });
+  return rows[0] ?? null;
 }
