@@ -70,7 +70,7 @@ await migrateDatabase(scratch.url);
 const { getDb, prepareDb } = await import("../app/lib/db.server");
 const { ensureShop } = await import("../app/shops/shops.server");
 const { getJwt } = await import("@shopify/shopify-api/test-helpers");
-const { launchBrowser } = await import("../test/browser/browser");
+const { embeddedAdminPath, launchBrowser } = await import("../test/browser/browser");
 const { provideSessionTokens } = await import("../test/support/app-bridge-stand-in");
 
 interface RunFigures { lcp: number; cls: number; inp: number | null; nextPageShownMs: number | null; breakdown: string; baseline: number | null }
@@ -168,10 +168,7 @@ async function measure(origin: string, mint: () => Promise<string>): Promise<Run
         }
       }).observe({ type: "event", buffered: true, durationThreshold: 16 } as PerformanceObserverInit);
     });
-    const params = new URLSearchParams({
-      embedded: "1", shop: SHOP, host: Buffer.from("admin.shopify.com/store/bench-vitals").toString("base64").replace(/=+$/, ""), id_token: await mint(),
-    });
-    const response = await page.goto(`${origin}/app/leads?${params}`, { waitUntil: "load" });
+    const response = await page.goto(origin + embeddedAdminPath(SHOP, await mint(), "/app/leads"), { waitUntil: "load" });
     if (response?.status() !== 200) throw new Error(`the Leads page answered ${response?.status()}`);
     await page.locator("[data-testid=leads-chart] svg").first().waitFor({ timeout: 60_000 });
     await page.waitForTimeout(1000);

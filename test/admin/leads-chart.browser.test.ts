@@ -8,7 +8,7 @@ import { provideSessionTokens } from "../support/app-bridge-stand-in";
 import { seedActivity } from "../support/activity";
 import { addEndpoint } from "../support/delivery";
 import { installShop, sessionToken } from "../support/shopify";
-import { launchBrowser, screenshot, type TestBrowser, waitForHydration } from "../browser/browser";
+import { launchBrowser, screenshot, type TestBrowser, waitForHydration, embeddedAdminPath } from "../browser/browser";
 
 /** The chart at the top of the Leads tab, and Send to… on a row, in Chromium against the production build. */
 
@@ -16,16 +16,6 @@ const BUSY_SHOP = "chart-busy.myshopify.com";
 const EMPTY_SHOP = "chart-empty.myshopify.com";
 const ONE_DAY_SHOP = "chart-one-day.myshopify.com";
 const db = getDb();
-
-function embeddedPath(shop: string, idToken: string, path: string) {
-  const params = new URLSearchParams({
-    embedded: "1",
-    shop,
-    host: Buffer.from(`admin.shopify.com/store/${shop.replace(/\.myshopify\.com$/, "")}`).toString("base64").replace(/=+$/, ""),
-    id_token: idToken,
-  });
-  return `${path}?${params}`;
-}
 
 describe("the Leads tab's chart in a real browser", () => {
   let server: BuiltAppServer;
@@ -46,7 +36,7 @@ describe("the Leads tab's chart in a real browser", () => {
         }
       }).observe({ type: "layout-shift", buffered: true });
     });
-    const response = await page.goto(server.url + embeddedPath(shop, await sessionToken(shop), "/app/leads"));
+    const response = await page.goto(server.url + embeddedAdminPath(shop, await sessionToken(shop), "/app/leads"));
     expect(response?.status()).toBe(200);
     await waitForHydration(page);
     return page;

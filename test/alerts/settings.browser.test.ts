@@ -4,22 +4,12 @@ import { getDb } from "../../app/lib/db.server";
 import { startBuiltAppServer as startAppServer, type BuiltAppServer as AppServer } from "../support/app-server";
 import { provideSessionTokens } from "../support/app-bridge-stand-in";
 import { installShop, sessionToken } from "../support/shopify";
-import { launchBrowser, screenshot, type TestBrowser, waitForHydration } from "../browser/browser";
+import { launchBrowser, screenshot, type TestBrowser, waitForHydration, embeddedAdminPath } from "../browser/browser";
 
 /** The Settings page as a merchant uses it in the Shopify admin: alerts by email, on a server without SMTP. */
 
 const SHOP = "settings-browser.myshopify.com";
 const db = getDb();
-
-function embeddedPath(idToken: string, path: string) {
-  const params = new URLSearchParams({
-    embedded: "1",
-    shop: SHOP,
-    host: Buffer.from("admin.shopify.com/store/settings-browser").toString("base64").replace(/=+$/, ""),
-    id_token: idToken,
-  });
-  return `${path}?${params}`;
-}
 
 describe("the Settings page in a real browser", () => {
   let server: AppServer;
@@ -49,7 +39,7 @@ describe("the Settings page in a real browser", () => {
   });
 
   it("says plainly that email is not set up, and shows alerts on with the store's email as the default", async () => {
-    const response = await page.goto(server.url + embeddedPath(await sessionToken(SHOP), "/app/settings"));
+    const response = await page.goto(server.url + embeddedAdminPath(SHOP, await sessionToken(SHOP), "/app/settings"));
     expect(response?.status()).toBe(200);
     await waitForHydration(page);
     await page.getByRole("heading", { name: "Alerts by email" }).waitFor();

@@ -27,6 +27,21 @@ export const CHROMIUM_ARGS = [
   "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
 ];
 
+/**
+ * The URL path the Shopify admin opens in its iframe for the app: `path` with what the admin adds (embedded,
+ * the shop, its base64 host, a session token).
+ */
+export function embeddedAdminPath(shop: string, idToken: string, path: string): string {
+  const store = shop.replace(/\.myshopify\.com$/, "");
+  const params = new URLSearchParams({
+    embedded: "1",
+    shop,
+    host: Buffer.from(`admin.shopify.com/store/${store}`).toString("base64").replace(/=+$/, ""),
+    id_token: idToken,
+  });
+  return `${path}?${params}`;
+}
+
 export const ARTIFACTS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../test-artifacts");
 
 export function artifactPath(name: string): string {

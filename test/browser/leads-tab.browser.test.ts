@@ -9,7 +9,7 @@ import { seedLeads, type SeedLead } from "../support/leads";
 import { parseCsv } from "../support/csv";
 import { TEST_API_KEY } from "../support/setup-env";
 import { EXPORT_COLUMNS } from "../../app/leads/export.server";
-import { launchBrowser, screenshot, type TestBrowser, waitForHydration } from "./browser";
+import { launchBrowser, screenshot, type TestBrowser, waitForHydration, embeddedAdminPath } from "./browser";
 
 const SHOP_A = "shop-a.myshopify.com";
 const SHOP_B = "shop-b.myshopify.com";
@@ -46,17 +46,6 @@ const SHOP_B_LEADS: SeedLead[] = Array.from({ length: 4 }, (_, i) => ({
 }));
 
 /** What the Shopify admin puts in the iframe URL when it opens the app for a shop. */
-function embeddedPath(shop: string, idToken: string, path = "/app/leads") {
-  const store = shop.replace(/\.myshopify\.com$/, "");
-  const params = new URLSearchParams({
-    embedded: "1",
-    shop,
-    host: Buffer.from(`admin.shopify.com/store/${store}`).toString("base64").replace(/=+$/, ""),
-    id_token: idToken,
-  });
-  return `${path}?${params}`;
-}
-
 /** Session tokens signed with a secret that is not the app's: what a forger could produce. */
 async function forgedToken(shop: string) {
   const { token } = await getJwt(shop.replace(/\.myshopify\.com$/, ""), TEST_API_KEY, "not-the-app-secret");
@@ -128,7 +117,7 @@ describe("Leads tab in a real browser", () => {
   });
 
   it("opens as the admin loads it and lists shop A's newest 50 leads", async () => {
-    const response = await page.goto(server.url + embeddedPath(SHOP_A, await sessionToken(SHOP_A)));
+    const response = await page.goto(server.url + embeddedAdminPath(SHOP_A, await sessionToken(SHOP_A), "/app/leads"));
     expect(response?.status()).toBe(200);
     await waitForHydration(page);
     await expect.poll(() => page.getByRole("heading", { name: "Leads" }).isVisible()).toBe(true);
@@ -222,7 +211,7 @@ describe("Leads tab in a real browser", () => {
     const other = await tb.newContext();
     const empty = await other.newPage();
     await provideSessionTokens(empty, () => sessionToken(SHOP_C));
-    const response = await empty.goto(server.url + embeddedPath(SHOP_C, await sessionToken(SHOP_C)));
+    const response = await empty.goto(server.url + embeddedAdminPath(SHOP_C, await sessionToken(SHOP_C), "/app/leads"));
     expect(response?.status()).toBe(200);
     await empty.getByText("No try-on leads yet").waitFor();
     const text = await empty.locator("body").innerText();
@@ -241,7 +230,7 @@ describe("Leads tab in a real browser", () => {
     forged.on("response", (r) => {
       if (r.request().resourceType() === "document") documents.push({ url: r.url(), status: r.status() });
     });
-    await forged.goto(server.url + embeddedPath(SHOP_A, token));
+    await forged.goto(server.url + embeddedAdminPath(SHOP_A, token, "/app/leads"));
     // The library sends the document to its bounce page to fetch a new token; no app page is rendered.
     expect(documents[0]?.status).toBe(302);
     expect(new URL(forged.url()).pathname).toBe("/auth/session-token");

@@ -15,7 +15,7 @@ import { ALL_SCOPES, standInExchange, startKlaviyoStandIn, type KlaviyoStandIn }
 import { seedLeads } from "../support/leads";
 import { installShop, sessionToken } from "../support/shopify";
 import { postCapture } from "../support/web-process";
-import { launchBrowser, screenshot, type TestBrowser, waitForHydration } from "../browser/browser";
+import { launchBrowser, screenshot, type TestBrowser, waitForHydration, embeddedAdminPath } from "../browser/browser";
 import { LOOPBACK_DESTINATION, loopbackSender } from "../integrations/helpers";
 
 /**
@@ -27,16 +27,6 @@ import { LOOPBACK_DESTINATION, loopbackSender } from "../integrations/helpers";
 const SHOP = "destinations-browser.myshopify.com";
 const KEY = "pk_live_browser0123456789abcdefghijklmn";
 const db = getDb();
-
-function embeddedPath(idToken: string, path: string) {
-  const params = new URLSearchParams({
-    embedded: "1",
-    shop: SHOP,
-    host: Buffer.from("admin.shopify.com/store/destinations-browser").toString("base64").replace(/=+$/, ""),
-    id_token: idToken,
-  });
-  return `${path}?${params}`;
-}
 
 describe("destinations in a real browser", () => {
   let server: BuiltAppServer;
@@ -53,7 +43,7 @@ describe("destinations in a real browser", () => {
   const defaultQueueJobs: string[] = [];
 
   const open = async (path: string) => {
-    const response = await page.goto(server.url + embeddedPath(await sessionToken(SHOP), path));
+    const response = await page.goto(server.url + embeddedAdminPath(SHOP, await sessionToken(SHOP), path));
     expect(response?.status()).toBe(200);
     await waitForHydration(page);
   };

@@ -12,7 +12,7 @@ import { startBuiltAppServer, type BuiltAppServer } from "../support/app-server"
 import { provideSessionTokens } from "../support/app-bridge-stand-in";
 import { seedLeads } from "../support/leads";
 import { installShop, sessionToken } from "../support/shopify";
-import { launchBrowser, screenshot, type TestBrowser, waitForHydration } from "../browser/browser";
+import { launchBrowser, screenshot, type TestBrowser, waitForHydration, embeddedAdminPath } from "../browser/browser";
 
 /**
  * A merchant adds Mailchimp as an HTTP request destination in a real browser: picks the preset, pastes the
@@ -26,16 +26,6 @@ const API_KEY = "9f8e7d6c5b4a39281706f5e4d3c2b1a0-us21";
 const WRONG_KEY = "fedcba9876543210fedcba9876543210-us21";
 const LIST_ID = "a1b2c3d4e5";
 const db = getDb();
-
-function embeddedPath(idToken: string, path: string) {
-  const params = new URLSearchParams({
-    embedded: "1",
-    shop: SHOP,
-    host: Buffer.from("admin.shopify.com/store/request-browser").toString("base64").replace(/=+$/, ""),
-    id_token: idToken,
-  });
-  return `${path}?${params}`;
-}
 
 function header(req: StandInRequest, name: string): string {
   const value = req.headers[name];
@@ -103,7 +93,7 @@ describe("adding Mailchimp as an HTTP request destination in a real browser", ()
 
   it("fills the request from the Mailchimp preset and previews it on the latest lead with the key masked", async () => {
     // From the add-destination chooser, as a merchant gets there.
-    const response = await page.goto(server.url + embeddedPath(await sessionToken(SHOP), "/app/leads/destinations/new"));
+    const response = await page.goto(server.url + embeddedAdminPath(SHOP, await sessionToken(SHOP), "/app/leads/destinations/new"));
     expect(response?.status()).toBe(200);
     await waitForHydration(page);
     await page.getByLabel("HTTP request (HubSpot, Mailchimp, Brevo, any CRM API)").check({ force: true });

@@ -7,23 +7,12 @@ import { provideSessionTokens } from "../support/app-bridge-stand-in";
 import { respond, startHttpsReceiver, type HttpsReceiver } from "../support/https-receiver";
 import { seedLeads } from "../support/leads";
 import { installShop, sessionToken } from "../support/shopify";
-import { launchBrowser, screenshot, type TestBrowser, waitForHydration } from "../browser/browser";
+import { launchBrowser, screenshot, type TestBrowser, waitForHydration, embeddedAdminPath } from "../browser/browser";
 import { captureLogger, LOOPBACK_DESTINATION, loopbackSender, testSendDeps } from "./helpers";
 
 const SHOP = "integrations-browser.myshopify.com";
 const WEBHOOK_PAGE = "/app/leads/integrations/webhook";
 const db = getDb();
-
-/** What the Shopify admin puts in the iframe URL when it opens the app. */
-function embeddedPath(idToken: string, path: string) {
-  const params = new URLSearchParams({
-    embedded: "1",
-    shop: SHOP,
-    host: Buffer.from("admin.shopify.com/store/integrations-browser").toString("base64").replace(/=+$/, ""),
-    id_token: idToken,
-  });
-  return `${path}?${params}`;
-}
 
 
 describe("the webhook integration in a real browser", () => {
@@ -38,7 +27,7 @@ describe("the webhook integration in a real browser", () => {
   const answers: { method: string; url: string; body: string }[] = [];
 
   const open = async (path: string) => {
-    const response = await page.goto(server.url + embeddedPath(await sessionToken(SHOP), path));
+    const response = await page.goto(server.url + embeddedAdminPath(SHOP, await sessionToken(SHOP), path));
     expect(response?.status()).toBe(200);
     await waitForHydration(page);
   };
