@@ -2,13 +2,12 @@ import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/node";
 import { data, redirect } from "@remix-run/node";
 import { useLoaderData, type ShouldRevalidateFunction } from "@remix-run/react";
 import { BlockStack, Layout, Page } from "@shopify/polaris";
-import { readAdminForm, readAdminParam } from "../lib/admin-input.server";
+import { readAdminParam } from "../lib/admin-input.server";
 import { requireAdminShop } from "../shops/admin.server";
 import { IntegrationEndpointNotFoundError } from "../destinations/errors";
-import { previewDestinationRequest, updateHttpRequest } from "../destinations/http-request/destination.server";
-import {
-  EDITOR_FIELDS, EDITOR_MAX_BYTES, InvalidEditorFormError, loadHttpRequestForEdit, parseEditorIntent, sendTestRequest,
-} from "../destinations/http-request/editor.server";
+import { updateHttpRequest } from "../destinations/http-request/destination.server";
+import { loadHttpRequestForEdit } from "../destinations/http-request/editor.server";
+import { answerDraftIntent, readEditorIntent } from "../destinations/http-request/editor-actions.server";
 import { editorPageHelp } from "../destinations/http-request/editor-help.server";
 import { getWebhookServices } from "../destinations/services.server";
 import { FieldReference } from "../destinations/ui/FieldReference";
@@ -45,32 +44,16 @@ export const shouldRevalidate: ShouldRevalidateFunction = ({ formData, defaultSh
 export const action = async ({ request, params, context }: ActionFunctionArgs) => {
   const { shop } = await requireAdminShop(request);
   const destinationId = readAdminParam(params, "id", { maxLength: 64 });
-  const form = await readAdminForm(request, { maxBytes: EDITOR_MAX_BYTES, longFields: EDITOR_FIELDS });
+  const read = await readEditorIntent(request);
+  if ("answer" in read) return read.answer;
+  const { intent } = read;
   const services = getWebhookServices();
   const transport = webhookTransportOf(context);
   const { db, keyRing: ring } = services;
-  let intent;
   try {
-    intent = parseEditorIntent(form);
-  } catch (error) {
-    if (error instanceof InvalidEditorFormError) return data<EditorActionData>({ intent: "invalid", error: error.message }, { status: 400 });
-    throw error;
-  }
-  try {
+    const draft = await answerDraftIntent(intent, { db, shop, ring, destinationId, exchange: transport.exchange ?? services.exchange });
+    if (draft) return draft;
     switch (intent.intent) {
-      case "preview": {
-        const preview = await previewDestinationRequest({ db, shop, ring, destinationId, definition: intent.definition });
-        // What keeps the request from rendering is the preview's answer, not a refusal: nothing is stored.
-        if (!preview.ok) return data<EditorActionData>({ intent: "preview", ok: false, problems: preview.problems });
-        return data<EditorActionData>({ intent: "preview", ok: true, request: preview.request, basedOn: preview.basedOn });
-      }
-      case "send_test": {
-        const sent = await sendTestRequest({
-          db, shop, ring, destinationId, exchange: transport.exchange ?? services.exchange, definition: intent.definition, secretValues: intent.secretValues,
-        });
-        if (!sent.ok) return data<EditorActionData>({ intent: "send_test", ok: false, problems: sent.problems }, { status: 422 });
-        return data<EditorActionData>({ intent: "send_test", ok: true, result: sent.result }, { headers: { "Cache-Control": "no-store" } });
-      }
       case "save": {
         const saved = await updateHttpRequest({
           db, shop, ring, destinationId, definition: intent.definition, secretValues: intent.secretValues, name: intent.name,
