@@ -5,7 +5,7 @@ import { parseEvents, parseProductIds } from "../delivery/destination-rules";
 import { buildLeadCapturedBody, serializeBody } from "../delivery/payload";
 import { enqueueNewDeliveries, type DeliveryQueue } from "../delivery/queue.server";
 import { LIVE_STATES } from "./endpoints.server";
-import { DestinationSettingsError, IntegrationEndpointNotFoundError } from "./errors";
+import { BackfillAlreadyRunningError, DestinationSettingsError, IntegrationEndpointNotFoundError } from "./errors";
 
 /**
  * "Send earlier leads": a destination connected after leads came in receives them too. The merchant picks a
@@ -26,12 +26,7 @@ export interface BackfillView {
   finishedAt: string | null;
 }
 
-export class BackfillAlreadyRunningError extends Error {
-  constructor() {
-    super("Earlier leads are already being sent to this destination. Wait for that to finish, or cancel it.");
-    this.name = "BackfillAlreadyRunningError";
-  }
-}
+export { BackfillAlreadyRunningError };
 
 const backfillSelect = {
   id: true, destinationId: true, since: true, status: true, total: true, processed: true, createdAt: true, finishedAt: true,

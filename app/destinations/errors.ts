@@ -76,3 +76,29 @@ export class DeliveryBodyUnavailableError extends Error {
     this.name = "DeliveryBodyUnavailableError";
   }
 }
+
+/** A destination is already sending its earlier leads: one backfill at a time. */
+export class BackfillAlreadyRunningError extends Error {
+  constructor() {
+    super("Earlier leads are already being sent to this destination. Wait for that to finish, or cancel it.");
+    this.name = "BackfillAlreadyRunningError";
+  }
+}
+
+/**
+ * How an admin action answers one of the errors above: 404 for what is not the signed-in shop's, 422 for a
+ * value the merchant typed (with the form field when known), 409 for an action the present state refuses.
+ * Null for anything else, which the route lets through (a fault, not the merchant's doing).
+ */
+export function merchantErrorAnswer(error: unknown): { status: 404 | 409 | 422; field?: string } | null {
+  if (error instanceof IntegrationEndpointNotFoundError || error instanceof IntegrationDeliveryNotFoundError) return { status: 404 };
+  if (error instanceof DestinationSettingsError) return { status: 422, field: error.field };
+  if (error instanceof EndpointUrlRefusedError) return { status: 422 };
+  if (
+    error instanceof TooManyDestinationsError || error instanceof EndpointStateError || error instanceof BackfillAlreadyRunningError ||
+    error instanceof DeliveryNotReplayableNowError || error instanceof DeliveryBodyUnavailableError
+  ) {
+    return { status: 409 };
+  }
+  return null;
+}

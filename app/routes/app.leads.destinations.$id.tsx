@@ -6,17 +6,14 @@ import { requireAdminShop } from "../shops/admin.server";
 import { readAdminForm, readAdminParam, readAdminQuery } from "../lib/admin-input.server";
 import { productKey, type DestinationEvent } from "../delivery/destination-rules";
 import { listTriedProducts } from "../leads/leads.server";
-import { BackfillAlreadyRunningError, cancelBackfill, countBackfill, latestBackfill, startBackfill } from "../destinations/backfill.server";
+import { cancelBackfill, countBackfill, latestBackfill, startBackfill } from "../destinations/backfill.server";
 import { InvalidDeliveryFiltersError, parseDeliveryLogFilters, startOfDay, type DeliveryLogFilters } from "../destinations/delivery-log-filters";
 import { listDeliveries } from "../destinations/delivery-log.server";
 import { eventsOf, parseDestinationIntent } from "../destinations/destination-intents";
 import { updateDestination } from "../destinations/destination-settings.server";
 import { endpointViewSelect, toEndpointView } from "../destinations/endpoints.server";
 import { disconnectEndpoint, pauseEndpoint, resumeEndpoint, rotateSigningSecret } from "../destinations/endpoint-lifecycle.server";
-import {
-  DeliveryBodyUnavailableError, DeliveryNotReplayableNowError, DestinationSettingsError, EndpointStateError,
-  IntegrationDeliveryNotFoundError, IntegrationEndpointNotFoundError,
-} from "../destinations/errors";
+import { EndpointStateError, IntegrationDeliveryNotFoundError, IntegrationEndpointNotFoundError, merchantErrorAnswer } from "../destinations/errors";
 import { healthLine } from "../destinations/health";
 import { InvalidIntentError } from "../destinations/intents";
 import { parseKlaviyoSettings } from "../destinations/klaviyo/destination";
@@ -218,19 +215,11 @@ export const action = async ({ request, params, context }: ActionFunctionArgs) =
       }
     }
   } catch (error) {
-    if (error instanceof IntegrationEndpointNotFoundError || error instanceof IntegrationDeliveryNotFoundError) {
-      throw new Response(error.message, { status: 404 });
-    }
-    if (error instanceof DestinationSettingsError) {
-      return data<DestinationActionData>({ intent: intent.intent, error: error.message, field: error.field }, { status: 422 });
-    }
-    if (
-      error instanceof EndpointStateError || error instanceof BackfillAlreadyRunningError ||
-      error instanceof DeliveryNotReplayableNowError || error instanceof DeliveryBodyUnavailableError
-    ) {
-      return data<DestinationActionData>({ intent: intent.intent, error: error.message }, { status: 409 });
-    }
-    throw error;
+    const answer = merchantErrorAnswer(error);
+    if (!answer) throw error;
+    const { message } = error as Error;
+    if (answer.status === 404) throw new Response(message, { status: 404 });
+    return data<DestinationActionData>({ intent: intent.intent, error: message, ...(answer.field ? { field: answer.field } : {}) }, { status: answer.status });
   }
 };
 

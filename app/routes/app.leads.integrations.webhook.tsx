@@ -8,15 +8,7 @@ import { InvalidDeliveryFiltersError, parseDeliveryLogFilters, type DeliveryLogF
 import { listDeliveries } from "../destinations/delivery-log.server";
 import { connectEndpoint, listLiveDestinations } from "../destinations/endpoints.server";
 import { disconnectEndpoint, pauseEndpoint, resumeEndpoint, rotateSigningSecret } from "../destinations/endpoint-lifecycle.server";
-import {
-  DeliveryBodyUnavailableError,
-  DeliveryNotReplayableNowError,
-  TooManyDestinationsError,
-  EndpointStateError,
-  EndpointUrlRefusedError,
-  IntegrationDeliveryNotFoundError,
-  IntegrationEndpointNotFoundError,
-} from "../destinations/errors";
+import { merchantErrorAnswer } from "../destinations/errors";
 import { InvalidIntentError, parseWebhookIntent } from "../destinations/intents";
 import { RECEIVER_GUIDE } from "../destinations/receiver-guide.server";
 import { countFailedDeliveriesSince, replayFailedDeliveriesSince, replayOneDelivery } from "../destinations/replay.server";
@@ -129,17 +121,11 @@ export const action = async ({ request, context }: ActionFunctionArgs) => {
       }
     }
   } catch (error) {
-    if (error instanceof IntegrationEndpointNotFoundError || error instanceof IntegrationDeliveryNotFoundError) {
-      throw new Response(error.message, { status: 404 });
-    }
-    if (error instanceof EndpointUrlRefusedError) return data<WebhookActionData>({ intent: intent.intent, error: error.message }, { status: 422 });
-    if (
-      error instanceof TooManyDestinationsError || error instanceof EndpointStateError ||
-      error instanceof DeliveryNotReplayableNowError || error instanceof DeliveryBodyUnavailableError
-    ) {
-      return data<WebhookActionData>({ intent: intent.intent, error: error.message }, { status: 409 });
-    }
-    throw error;
+    const answer = merchantErrorAnswer(error);
+    if (!answer) throw error;
+    const { message } = error as Error;
+    if (answer.status === 404) throw new Response(message, { status: 404 });
+    return data<WebhookActionData>({ intent: intent.intent, error: message }, { status: answer.status });
   }
 };
 
