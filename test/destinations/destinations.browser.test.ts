@@ -203,6 +203,21 @@ describe("destinations in a real browser", () => {
     expect(hook[0].contract.verified).toBe(true);
     expect(standIn.events.slice(eventsBefore).filter((e) => e.email === lead.email && e.metric === "Virtual Try-On Lead")).toHaveLength(1);
     expect(standIn.subscriptions.some((s) => s.emails.includes(lead.email))).toBe(true);
+
+    // From the lead's row in the Leads tab: its deliveries to both destinations, each row leading to its page.
+    await open("/app/leads");
+    const row = page.getByRole("row").filter({ hasText: lead.email });
+    await row.getByRole("link", { name: "Deliveries of this lead" }).click();
+    await page.waitForURL(new RegExp(`[?&]lead=${lead.leadId}`));
+    await page.getByRole("heading", { name: "Deliveries of this lead" }).waitFor();
+    for (const id of [klaviyoId, webhookId]) {
+      const { name } = await db.destination.findUniqueOrThrow({ where: { id }, select: { name: true } });
+      const link = page.getByRole("link", { name: `to ${name}` });
+      expect(await link.getAttribute("href")).toContain(`/app/leads/destinations/${id}`);
+    }
+    // No button that would show one destination's log as if it were all of them.
+    expect(await page.getByRole("button", { name: "Show all deliveries" }).count()).toBe(0);
+    expect(await page.getByRole("link", { name: "Show all deliveries" }).count()).toBe(0);
   }, 60_000);
 
   it("pauses Klaviyo: the webhook keeps receiving, Klaviyo gets nothing, and the Leads tab says so", async () => {

@@ -1,5 +1,5 @@
 import { Form, useFetcher, useSearchParams } from "@remix-run/react";
-import { Badge, Banner, BlockStack, Box, Button, Card, InlineStack, Select, Text, TextField } from "@shopify/polaris";
+import { Badge, Banner, BlockStack, Box, Button, Card, InlineStack, Link, Select, Text, TextField } from "@shopify/polaris";
 import { useState } from "react";
 import { DELIVERY_STATUSES } from "../../delivery/types";
 import type { DeliveryLogFilters } from "../delivery-log-filters";
@@ -15,7 +15,10 @@ export function DeliveryLog(props: {
   filters: DeliveryLogFilters;
   filterError: string | null;
   endpoint: EndpointView | null;
-  /** Where "Show all deliveries" leads from a lead's deliveries. */
+  /**
+   * Where "Show all deliveries" leads from a lead's deliveries: the one destination's log. A lead's deliveries
+   * to every destination have no such button; each row links to its destination's page instead.
+   */
   allUrl?: string;
 }) {
   const { log, filters, filterError, endpoint } = props;
@@ -45,7 +48,7 @@ export function DeliveryLog(props: {
             <TextField label="From (UTC)" type="date" name="from" value={from} onChange={setFrom} autoComplete="off" />
             <TextField label="To (UTC)" type="date" name="to" value={to} onChange={setTo} autoComplete="off" />
             <Button submit>Apply</Button>
-            {filters.lead ? <Button url={props.allUrl ?? "/app/leads/integrations/webhook"}>Show all deliveries</Button> : null}
+            {filters.lead && props.allUrl ? <Button url={props.allUrl}>Show all deliveries</Button> : null}
           </InlineStack>
         </Form>
         {endpoint ? <ReplayFailedSince endpoint={endpoint} /> : null}
@@ -83,7 +86,11 @@ function DeliveryRow({ delivery, showDestination }: { delivery: DeliveryView; sh
           <InlineStack gap="200" blockAlign="center" wrap>
             <Badge tone={badge.tone}>{badge.label}</Badge>
             {delivery.event === "test" ? <Badge tone="info">Test</Badge> : <Text as="span">New lead</Text>}
-            {showDestination ? <Text as="span" fontWeight="semibold">to {delivery.destinationName}</Text> : null}
+            {showDestination ? (
+              <Link url={`/app/leads/destinations/${encodeURIComponent(delivery.destinationId)}`} removeUnderline>
+                <Text as="span" fontWeight="semibold">to {delivery.destinationName}</Text>
+              </Link>
+            ) : null}
             <Text as="span" tone="subdued">{formatUtc(delivery.createdAt)}</Text>
             <Text as="span" tone="subdued">Delivery {delivery.id}</Text>
           </InlineStack>
