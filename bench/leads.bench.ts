@@ -75,6 +75,8 @@ Object.assign(process.env, {
   DATABASE_URL: scratch.url,
   ENCRYPTION_KEYS: `1:${randomBytes(32).toString("base64")}`,
   RUN_WORKER_IN_PROCESS: "false",
+  // Required in production; the bench's requests come straight from this process.
+  TRUSTED_PROXY_HOPS: "1",
   LOG_LEVEL: "silent",
 });
 

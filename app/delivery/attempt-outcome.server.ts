@@ -99,6 +99,14 @@ export function outcomeOfAnswer(facts: AnswerFacts): AttemptResult {
       };
     }
   }
+  if (status === 401 || status === 403) {
+    // A receiver that checks the signature and finds it wrong usually answers this way.
+    return {
+      ...base,
+      errorCode: "http_status",
+      message: `Your endpoint answered ${statusText(status)}: check the signing secret it verifies with, and that it verifies the raw body as received`,
+    };
+  }
   return { ...base, errorCode: "http_status", message: `Your endpoint answered ${statusText(status)}` };
 }
 

@@ -301,12 +301,14 @@ async function record(deps: ProcessDeliveryDeps, d: Claim, startedAt: Date, resu
       return false;
     }
     await tx.deliveryAttempt.create({ data: attemptRow });
-    await tx.destination.update({
+    const destination = await tx.destination.update({
       where: { id: d.destinationId },
       data: { consecutiveFailures: { increment: 1 }, lastFailureAt: now },
+      select: { failingSince: true },
     });
-    // The first failure of a run marks since when the destination has been failing (alerts count from it).
-    await tx.destination.updateMany({ where: { id: d.destinationId, failingSince: null }, data: { failingSince: now } });
+    // The first failure of a run marks since when the destination has been failing (alerts count from it). The
+    // row is locked by the update above, so no other failure can mark it meanwhile.
+    if (destination.failingSince === null) await tx.destination.update({ where: { id: d.destinationId }, data: { failingSince: now } });
     if (gone) {
       await tx.destination.updateMany({
         where: { id: d.destinationId, state: "active" },

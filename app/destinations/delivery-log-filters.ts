@@ -54,6 +54,19 @@ export function parseDeliveryLogFilters(params: URLSearchParams): DeliveryLogFil
 }
 
 /** The first instant of a UTC day. */
+/**
+ * The filters of a delivery log page, for a loader: filters that cannot be read are not applied and
+ * their message is shown instead, so the page still opens.
+ */
+export function readDeliveryLogFilters(params: URLSearchParams): { filters: DeliveryLogFilters; filterError: string | null } {
+  try {
+    return { filters: parseDeliveryLogFilters(params), filterError: null };
+  } catch (error) {
+    if (!(error instanceof InvalidDeliveryFiltersError)) throw error;
+    return { filters: {}, filterError: error.message };
+  }
+}
+
 export function startOfDay(day: string): Date {
   return new Date(`${day}T00:00:00.000Z`);
 }

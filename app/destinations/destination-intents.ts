@@ -34,7 +34,6 @@ const pageIntentSchema = z.discriminatedUnion("intent", [
     metricName: text(200).default(""),
     listId: text(64).default(""),
     listName: text(300).default(""),
-    deleteOnRedaction: checkbox,
   }),
   z.object({ intent: z.literal("klaviyo_lists") }),
   z.object({ intent: z.literal("backfill_count"), since: utcDaySchema }),

@@ -42,9 +42,10 @@ export async function rotateSigningSecret(input: RotateSecretInput): Promise<{ e
     await lockShopRow(tx, shop);
     const current = await tx.destination.findFirst({
       where: { id: input.destinationId, shopId: shop.id, state: { in: [...LIVE_STATES] } },
-      select: { id: true, shopId: true, secretCiphertext: true, secretKeyVersion: true },
+      select: { id: true, shopId: true, kind: true, secretCiphertext: true, secretKeyVersion: true },
     });
     if (!current) throw new IntegrationEndpointNotFoundError();
+    if (current.kind === "klaviyo") throw new EndpointStateError("Klaviyo requests are not signed: there is no signing secret to rotate.");
     const sealed = sealSigningSecret(secret, ring, current);
     const previous = overlapHours > 0
       ? {

@@ -93,7 +93,7 @@ export class BackfillAlreadyRunningError extends Error {
 export function merchantErrorAnswer(error: unknown): { status: 404 | 409 | 422; field?: string } | null {
   if (error instanceof IntegrationEndpointNotFoundError || error instanceof IntegrationDeliveryNotFoundError) return { status: 404 };
   if (error instanceof DestinationSettingsError) return { status: 422, field: error.field };
-  if (error instanceof EndpointUrlRefusedError) return { status: 422 };
+  if (error instanceof EndpointUrlRefusedError) return { status: 422, field: "url" };
   if (
     error instanceof TooManyDestinationsError || error instanceof EndpointStateError || error instanceof BackfillAlreadyRunningError ||
     error instanceof DeliveryNotReplayableNowError || error instanceof DeliveryBodyUnavailableError

@@ -206,31 +206,11 @@ const schema = z
     /**
      * Where alert emails go out: `smtp://user:pass@host:587` (STARTTLS when the server offers it) or
      * `smtps://user:pass@host:465` (TLS from the start). Unset: no email is sent, and the settings page says so.
+     * The value may hold a password: a refusal never repeats it.
      */
-    SMTP_URL: z
-      .string()
-      .optional()
-      .transform((raw, ctx) => {
-        if (raw === undefined || raw.trim() === "") return undefined;
-        if (!isSmtpUrl(raw.trim())) {
-          // The value may hold a password: the message never repeats it.
-          ctx.addIssue({ code: z.ZodIssueCode.custom, message: "must be an smtp:// or smtps:// URL with a host, e.g. smtps://user:password@smtp.example.com:465" });
-          return z.NEVER;
-        }
-        return raw.trim();
-      }),
+    SMTP_URL: optionalText(isSmtpUrl, "must be an smtp:// or smtps:// URL with a host, e.g. smtps://user:password@smtp.example.com:465"),
     /** The sender of alert emails: `alerts@example.com` or `Try-on Leads <alerts@example.com>`. Required with SMTP_URL. */
-    MAIL_FROM: z
-      .string()
-      .optional()
-      .transform((raw, ctx) => {
-        if (raw === undefined || raw.trim() === "") return undefined;
-        if (!isMailbox(raw.trim())) {
-          ctx.addIssue({ code: z.ZodIssueCode.custom, message: "must be an email address, or a name and an address like Try-on Leads <alerts@example.com>" });
-          return z.NEVER;
-        }
-        return raw.trim();
-      }),
+    MAIL_FROM: optionalText(isMailbox, "must be an email address, or a name and an address like Try-on Leads <alerts@example.com>"),
     /** Minutes a destination fails without a success in between before the merchant is emailed. @defaultValue 30 */
     ALERT_FAILING_AFTER_MINUTES: wholeNumber("minutes", 1, 10_080).default("30"),
     /** After a "failing" email about a destination, hours before another may go out about it. @defaultValue 6 */
@@ -260,11 +240,7 @@ const schema = z
      * characters. Without it the web process answers /metrics with 404, and worker processes serve theirs openly
      * on their own port (WORKER_HTTP_PORT), which is meant to be private.
      */
-    METRICS_TOKEN: z
-      .string()
-      .optional()
-      .transform((raw) => (raw === undefined || raw.trim() === "" ? undefined : raw.trim()))
-      .refine((token) => token === undefined || /^[\x21-\x7e]{24,200}$/.test(token), "must be 24 to 200 printable characters without spaces, e.g. $(openssl rand -hex 32)"),
+    METRICS_TOKEN: optionalText((token) => /^[\x21-\x7e]{24,200}$/.test(token), "must be 24 to 200 printable characters without spaces, e.g. $(openssl rand -hex 32)"),
     /**
      * The port each worker process (`npm run worker`) serves /metrics, /healthz and /readyz on; 0 turns it off.
      * Several worker processes on one machine each need their own. @defaultValue 9464
@@ -301,6 +277,15 @@ function wholeNumber(unit: string, min: number, max: number) {
     .regex(/^\d+$/, message)
     .transform(Number)
     .refine((n) => n >= min && n <= max, message);
+}
+
+/** An optional text setting: blank counts as unset, surrounding spaces are dropped, the rest must pass `valid`. */
+function optionalText(valid: (value: string) => boolean, message: string) {
+  return z
+    .string()
+    .optional()
+    .transform((raw) => (raw === undefined || raw.trim() === "" ? undefined : raw.trim()))
+    .refine((value) => value === undefined || valid(value), message);
 }
 
 function isSmtpUrl(value: string): boolean {

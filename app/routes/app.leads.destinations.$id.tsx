@@ -4,16 +4,16 @@ import { useActionData, useLoaderData } from "@remix-run/react";
 import { BlockStack, Button, Card, Divider, Layout, Page, Text } from "@shopify/polaris";
 import { requireAdminShop } from "../shops/admin.server";
 import { readAdminForm, readAdminParam, readAdminQuery } from "../lib/admin-input.server";
-import { productKey, type DestinationEvent } from "../delivery/destination-rules";
+import { productKey } from "../delivery/destination-rules";
 import { listTriedProducts } from "../leads/leads.server";
 import { cancelBackfill, countBackfill, latestBackfill, startBackfill } from "../destinations/backfill.server";
-import { InvalidDeliveryFiltersError, parseDeliveryLogFilters, startOfDay, type DeliveryLogFilters } from "../destinations/delivery-log-filters";
+import { startOfDay, readDeliveryLogFilters } from "../destinations/delivery-log-filters";
 import { listDeliveries } from "../destinations/delivery-log.server";
 import { eventsOf, parseDestinationIntent } from "../destinations/destination-intents";
 import { updateDestination } from "../destinations/destination-settings.server";
 import { endpointViewSelect, toEndpointView } from "../destinations/endpoints.server";
 import { disconnectEndpoint, pauseEndpoint, resumeEndpoint, rotateSigningSecret } from "../destinations/endpoint-lifecycle.server";
-import { EndpointStateError, IntegrationDeliveryNotFoundError, IntegrationEndpointNotFoundError, merchantErrorAnswer } from "../destinations/errors";
+import { IntegrationDeliveryNotFoundError, IntegrationEndpointNotFoundError } from "../destinations/errors";
 import { healthLine } from "../destinations/health";
 import { InvalidIntentError } from "../destinations/intents";
 import { parseKlaviyoSettings } from "../destinations/klaviyo/destination";
@@ -34,6 +34,7 @@ import { PauseResume, Rotate } from "../destinations/ui/EndpointCard";
 import { ReceiverHelp } from "../destinations/ui/ReceiverHelp";
 import { SecretReveal } from "../destinations/ui/SecretReveal";
 import { destinationHealth24h } from "../destinations/health-24h.server";
+import { answerMerchantError } from "../destinations/merchant-error-answer.server";
 
 /**
  * One destination's page (/app/leads/destinations/:id): its state in plain words, test, pause, rotate, rename,
@@ -58,14 +59,7 @@ export const loader = async ({ request, params }: LoaderFunctionArgs) => {
   const destination = toEndpointView(row, now);
   const disconnectedAt = row.state === "disconnected" ? (row.disconnectedAt ?? now).toISOString() : null;
   const query = readAdminQuery(request);
-  let filters: DeliveryLogFilters = {};
-  let filterError: string | null = null;
-  try {
-    filters = parseDeliveryLogFilters(query);
-  } catch (error) {
-    if (!(error instanceof InvalidDeliveryFiltersError)) throw error;
-    filterError = error.message;
-  }
+  const { filters, filterError } = readDeliveryLogFilters(query);
   const [log, backfill, tried, last24h] = await Promise.all([
     listDeliveries({ db, shopId: shop.id, destinationId: destination.id, filters, after: query.get("after") }),
     latestBackfill(db, shop.id, destination.id),
@@ -135,10 +129,8 @@ export const action = async ({ request, params, context }: ActionFunctionArgs) =
           metricName: intent.metricName, listId: intent.listId, listName: intent.listName || null,
         });
         if (!result.ok) return data<DestinationActionData>({ intent: "klaviyo_settings", error: result.message, field: result.field }, { status: 422 });
-        const events: DestinationEvent[] = result.destination.events.filter((e) => e !== "lead_redacted");
-        if (intent.deleteOnRedaction) events.push("lead_redacted");
-        if (events.length) await updateDestination({ db, shop, destinationId: id, changes: { events } });
-        audit({ list: Boolean(intent.listId), deletion: intent.deleteOnRedaction });
+        // Whether erasures reach Klaviyo is the filters' "Erasure requests" choice, saved by that card alone.
+        audit({ list: Boolean(intent.listId) });
         return data<DestinationActionData>({ intent: "klaviyo_settings", message: "Saved." });
       }
       case "klaviyo_lists": {
@@ -164,7 +156,6 @@ export const action = async ({ request, params, context }: ActionFunctionArgs) =
         return data<DestinationActionData>({ intent: "backfill_cancel" });
       }
       case "rotate": {
-        if (owned.kind === "klaviyo") throw new EndpointStateError("Klaviyo requests are not signed: there is no signing secret to rotate.");
         const { endpoint, secret } = await rotateSigningSecret({ db, shop, destinationId: id, ring: services.keyRing, overlapHours: intent.overlapHours });
         audit({ overlapHours: intent.overlapHours });
         return data<DestinationActionData>(
@@ -215,11 +206,7 @@ export const action = async ({ request, params, context }: ActionFunctionArgs) =
       }
     }
   } catch (error) {
-    const answer = merchantErrorAnswer(error);
-    if (!answer) throw error;
-    const { message } = error as Error;
-    if (answer.status === 404) throw new Response(message, { status: 404 });
-    return data<DestinationActionData>({ intent: intent.intent, error: message, ...(answer.field ? { field: answer.field } : {}) }, { status: answer.status });
+    return answerMerchantError(error, intent.intent);
   }
 };
 
@@ -267,7 +254,7 @@ export default function DestinationPage() {
               </Card>
             ) : null}
             {live ? <FiltersCard destination={destination} productTitles={productTitles} /> : null}
-            {live && klaviyo ? <KlaviyoSettingsCard destination={destination} settings={klaviyo} /> : null}
+            {live && klaviyo ? <KlaviyoSettingsCard settings={klaviyo} /> : null}
             {live ? <BackfillCard destination={destination} backfill={backfill} /> : null}
             <DeliveryLog log={log} filters={filters} filterError={filterError} endpoint={live ? destination : null} allUrl={destinationPage(destination.id)} />
             {live ? <DisconnectCard destination={destination} /> : null}

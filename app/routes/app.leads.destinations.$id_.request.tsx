@@ -15,13 +15,12 @@ import { NoCodeGuide } from "../destinations/ui/NoCodeGuide";
 import { RequestEditor } from "../destinations/ui/RequestEditor";
 import { headerKey, type EditorActionData, type EditorForm } from "../destinations/ui/request-editor-state";
 import { webhookTransportOf } from "../runtime/load-context";
+import { destinationPage } from "../destinations/ui/DestinationsCard";
 
 /**
  * Changing a saved "HTTP request" destination: the same form, filled in as saved. Secret header values never
  * reach the browser: the form shows that one is stored and keeps it unless the merchant types another.
  */
-
-const destinationPage = (id: string) => `/app/leads/destinations/${encodeURIComponent(id)}`;
 
 function notFound(error: unknown): never {
   if (error instanceof IntegrationEndpointNotFoundError) throw new Response(error.message, { status: 404 });

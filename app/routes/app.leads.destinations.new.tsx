@@ -10,7 +10,6 @@ import { readAdminForm } from "../lib/admin-input.server";
 import { MAX_DESTINATIONS_PER_SHOP, type DestinationEvent } from "../delivery/destination-rules";
 import { parseNewDestinationIntent } from "../destinations/destination-intents";
 import { connectEndpoint, listLiveDestinations } from "../destinations/endpoints.server";
-import { DestinationSettingsError, EndpointUrlRefusedError, TooManyDestinationsError } from "../destinations/errors";
 import { InvalidIntentError } from "../destinations/intents";
 import { connectKlaviyo } from "../destinations/klaviyo/connect.server";
 import { KlaviyoKeyFormatError } from "../destinations/klaviyo/klaviyo-api";
@@ -21,6 +20,7 @@ import { webhookTransportOf } from "../runtime/load-context";
 import { errorOf, type NewDestinationActionData } from "../destinations/ui/action-data";
 import { destinationPage } from "../destinations/ui/DestinationsCard";
 import { SecretReveal } from "../destinations/ui/SecretReveal";
+import { answerMerchantError } from "../destinations/merchant-error-answer.server";
 
 /**
  * Add destination (/app/leads/destinations/new): the merchant picks what to send leads to, in plain words, and
@@ -90,15 +90,10 @@ export const action = async ({ request, context }: ActionFunctionArgs) => {
       }
     }
   } catch (error) {
-    if (error instanceof EndpointUrlRefusedError) return data<NewDestinationActionData>({ intent: intent.intent, error: error.message, field: "url" }, { status: 422 });
     if (error instanceof KlaviyoKeyFormatError) {
       return data<NewDestinationActionData>({ intent: intent.intent, error: NOT_A_KEY, field: "apiKey" }, { status: 422, headers: noStore });
     }
-    if (error instanceof DestinationSettingsError) {
-      return data<NewDestinationActionData>({ intent: intent.intent, error: error.message, field: error.field }, { status: 422 });
-    }
-    if (error instanceof TooManyDestinationsError) return data<NewDestinationActionData>({ intent: intent.intent, error: error.message }, { status: 409 });
-    throw error;
+    return answerMerchantError(error, intent.intent);
   }
 };
 

@@ -4,7 +4,7 @@ import { useLoaderData, type ShouldRevalidateFunction } from "@remix-run/react";
 import { BlockStack, Layout, Page } from "@shopify/polaris";
 import { readAdminQuery } from "../lib/admin-input.server";
 import { requireAdminShop } from "../shops/admin.server";
-import { IntegrationEndpointNotFoundError, TooManyDestinationsError } from "../destinations/errors";
+import { answerMerchantError } from "../destinations/merchant-error-answer.server";
 import { connectHttpRequest } from "../destinations/http-request/destination.server";
 import { answerDraftIntent, readEditorIntent } from "../destinations/http-request/editor-actions.server";
 import { editorPageHelp } from "../destinations/http-request/editor-help.server";
@@ -15,6 +15,7 @@ import { NoCodeGuide } from "../destinations/ui/NoCodeGuide";
 import { RequestEditor } from "../destinations/ui/RequestEditor";
 import { blankForm, type EditorActionData } from "../destinations/ui/request-editor-state";
 import { webhookTransportOf } from "../runtime/load-context";
+import { destinationPage } from "../destinations/ui/DestinationsCard";
 
 /**
  * Adding an "HTTP request" destination (any CRM's API, Slack, a no-code tool's catch hook): a preset or a
@@ -59,9 +60,7 @@ export const action = async ({ request, context }: ActionFunctionArgs) => {
       }
     }
   } catch (error) {
-    if (error instanceof IntegrationEndpointNotFoundError) throw new Response(error.message, { status: 404 });
-    if (error instanceof TooManyDestinationsError) return data<EditorActionData>({ intent: intent.intent, error: error.message }, { status: 409 });
-    throw error;
+    return answerMerchantError(error, intent.intent);
   }
 };
 
@@ -73,7 +72,7 @@ export default function NewRequestDestinationPage() {
         <Layout.Section>
           <BlockStack gap="400">
             <RequestEditor mode="new" initial={blankForm("")} storedSecretNames={[]} initialPreset={preset}
-              destinationUrl={(id) => `/app/leads/destinations/${encodeURIComponent(id)}`} />
+              destinationUrl={destinationPage} />
             <FieldReference reference={help.reference} />
             <NoCodeGuide guide={help.noCode} />
           </BlockStack>

@@ -4,11 +4,10 @@ import { useActionData, useLoaderData } from "@remix-run/react";
 import { BlockStack, Layout, Page } from "@shopify/polaris";
 import { requireAdminShop } from "../shops/admin.server";
 import { readAdminForm, readAdminQuery } from "../lib/admin-input.server";
-import { InvalidDeliveryFiltersError, parseDeliveryLogFilters, type DeliveryLogFilters } from "../destinations/delivery-log-filters";
+import { readDeliveryLogFilters } from "../destinations/delivery-log-filters";
 import { listDeliveries } from "../destinations/delivery-log.server";
 import { connectEndpoint, listLiveDestinations } from "../destinations/endpoints.server";
 import { disconnectEndpoint, pauseEndpoint, resumeEndpoint, rotateSigningSecret } from "../destinations/endpoint-lifecycle.server";
-import { merchantErrorAnswer } from "../destinations/errors";
 import { InvalidIntentError, parseWebhookIntent } from "../destinations/intents";
 import { RECEIVER_GUIDE } from "../destinations/receiver-guide.server";
 import { countFailedDeliveriesSince, replayFailedDeliveriesSince, replayOneDelivery } from "../destinations/replay.server";
@@ -21,6 +20,7 @@ import { DeliveryLog } from "../destinations/ui/DeliveryLog";
 import { EndpointCard } from "../destinations/ui/EndpointCard";
 import { ReceiverHelp } from "../destinations/ui/ReceiverHelp";
 import { SecretReveal } from "../destinations/ui/SecretReveal";
+import { answerMerchantError } from "../destinations/merchant-error-answer.server";
 
 /**
  * The single-webhook page of earlier versions, kept at its address: connect, test, rotate, pause, disconnect and
@@ -31,14 +31,7 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
   const { shop } = await requireAdminShop(request);
   const { db } = getWebhookServices();
   const query = readAdminQuery(request);
-  let filters: DeliveryLogFilters = {};
-  let filterError: string | null = null;
-  try {
-    filters = parseDeliveryLogFilters(query);
-  } catch (error) {
-    if (!(error instanceof InvalidDeliveryFiltersError)) throw error;
-    filterError = error.message;
-  }
+  const { filters, filterError } = readDeliveryLogFilters(query);
   // This page manages one signed webhook: the shop's first. Other destinations have their own pages.
   const endpoint = (await listLiveDestinations(db, shop.id)).find((d) => d.kind === "webhook") ?? null;
   // One endpoint's log while one is connected; a lead's deliveries, or the shop's history, otherwise.
@@ -121,11 +114,7 @@ export const action = async ({ request, context }: ActionFunctionArgs) => {
       }
     }
   } catch (error) {
-    const answer = merchantErrorAnswer(error);
-    if (!answer) throw error;
-    const { message } = error as Error;
-    if (answer.status === 404) throw new Response(message, { status: 404 });
-    return data<WebhookActionData>({ intent: intent.intent, error: message }, { status: answer.status });
+    return answerMerchantError(error, intent.intent);
   }
 };
 

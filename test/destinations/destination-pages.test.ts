@@ -11,6 +11,7 @@ import type { DestinationActionData, NewDestinationActionData } from "../../app/
 import { loader as leadsLoader } from "../../app/routes/app.leads._index";
 import { action as pageAction, loader as pageLoader } from "../../app/routes/app.leads.destinations.$id";
 import { action as newAction, loader as newLoader } from "../../app/routes/app.leads.destinations.new";
+import { action as webhookPageAction } from "../../app/routes/app.leads.integrations.webhook";
 import { sampleLead } from "../support/delivery";
 import { ALL_SCOPES, standInExchange, startKlaviyoStandIn, type KlaviyoStandIn } from "../support/klaviyo-stand-in";
 import { seedLeads } from "../support/leads";
@@ -314,19 +315,22 @@ describe("one destination's page", () => {
     await db.destination.update({ where: { id: http.id }, data: { state: "disconnected" } });
   });
 
-  it("GIVEN Klaviyo settings THEN the metric, the list from the account and the deletion choice are saved; a webhook has none", async () => {
+  it("GIVEN Klaviyo settings THEN the metric and the list from the account are saved, the erasure choice stays the filters'; a webhook has none", async () => {
     const lists = await postPage(a.domain, klaviyoA, { intent: "klaviyo_lists" });
     expect(lists.status).toBe(200);
     expect(lists.data).toMatchObject({ lists: [expect.objectContaining({ id: expect.any(String) }), expect.anything()] });
     expect(JSON.stringify(lists.data)).not.toContain(KEY);
+    // Erasures to Klaviyo are chosen in the filters card; saving the Klaviyo settings afterwards keeps that choice.
+    expect((await postPage(a.domain, klaviyoA, { intent: "filters", lead_captured: "on", lead_redacted: "on" })).status).toBe(200);
     const saved = await postPage(a.domain, klaviyoA, {
-      intent: "klaviyo_settings", metricName: "Virtual Try-On", listId: "LISTA", listName: "Newsletter", deleteOnRedaction: "on",
+      intent: "klaviyo_settings", metricName: "Virtual Try-On", listId: "LISTA", listName: "Newsletter",
     });
     expect(saved.status).toBe(200);
     const row = await db.destination.findUniqueOrThrow({ where: { id: klaviyoA } });
     expect(JSON.parse(row.settings!)).toMatchObject({ metricName: "Virtual Try-On", listId: "LISTA", listName: "Newsletter" });
     expect(row.events).toBe('["lead_captured","lead_redacted"]');
 
+    expect((await postPage(a.domain, klaviyoA, { intent: "filters", lead_captured: "on" })).status).toBe(200);
     const off = await postPage(a.domain, klaviyoA, { intent: "klaviyo_settings", metricName: "Virtual Try-On", listId: "" });
     expect(off.status).toBe(200);
     const after = await db.destination.findUniqueOrThrow({ where: { id: klaviyoA } });
@@ -335,6 +339,13 @@ describe("one destination's page", () => {
 
     expect((await postPage(a.domain, webhookA, { intent: "klaviyo_settings", metricName: "X" })).status).toBe(404);
     expect((await postPage(a.domain, klaviyoA, { intent: "rotate" })).status).toBe(409);
+    // Nor through the older webhook page, which names the destination in its form.
+    const before = await db.destination.findUniqueOrThrow({ where: { id: klaviyoA }, select: { secretCiphertext: true } });
+    const viaOldPage = await unwrap<unknown>(async () => webhookPageAction({
+      request: await formRequest("/app/leads/integrations/webhook", a.domain, { intent: "rotate", destinationId: klaviyoA }), params: {}, context,
+    }));
+    expect(viaOldPage.status).toBe(409);
+    expect(await db.destination.findUniqueOrThrow({ where: { id: klaviyoA }, select: { secretCiphertext: true } })).toEqual(before);
   });
 
   it("GIVEN earlier leads THEN the backfill is counted, started, shown on reload, refused twice, and cancelled", async () => {

@@ -160,15 +160,18 @@ describe("destinations in a real browser", () => {
   }, 60_000);
 
   it("changes the Klaviyo settings: event name, list from the account, profile deletion on erasure", async () => {
+    await page.getByLabel("Erasure requests").check({ force: true });
+    await page.getByRole("button", { name: "Save filters" }).click();
+    await page.getByText("Saved. Leads captured from now on follow these filters.").waitFor();
     await page.getByLabel("Event name in Klaviyo").fill("Virtual Try-On Lead");
     await page.getByRole("button", { name: "Load lists from Klaviyo" }).click();
     await page.getByRole("button", { name: "Reload lists" }).waitFor();
     await page.getByLabel("Subscribe consenting shoppers to a list").selectOption({ label: "Try-on shoppers" });
-    await page.getByLabel("Delete the shopper's profile in Klaviyo when they ask your store to erase their data").check({ force: true });
     await page.getByRole("button", { name: "Save Klaviyo settings" }).click();
     await page.getByText("Saved.", { exact: true }).waitFor();
     const row = await db.destination.findUniqueOrThrow({ where: { id: klaviyoId } });
     expect(JSON.parse(row.settings!)).toMatchObject({ metricName: "Virtual Try-On Lead", listId: "LISTTRY", listName: "Try-on shoppers" });
+    // Saving the Klaviyo settings kept the erasure choice made in the filters.
     expect(row.events).toBe('["lead_captured","lead_redacted"]');
     await screenshot(page, "destinations-klaviyo-settings.png");
   }, 60_000);

@@ -36,6 +36,15 @@ describe("answers", () => {
     for (const status of [200, 201, 202, 204, 299]) expect(outcomeOfAnswer({ ...facts, status }).ok).toBe(true);
   });
 
+  it("points a 401 or 403 at the signature check, and keeps retrying it", () => {
+    for (const status of [401, 403]) {
+      const outcome = outcomeOfAnswer({ ...facts, status });
+      expect(outcome).toMatchObject({ ok: false, errorCode: "http_status" });
+      expect((outcome as { message: string }).message).toMatch(new RegExp(`^Your endpoint answered ${status} \\w+: check the signing secret it verifies with, and that it verifies the raw body`));
+      expect(outcome).not.toHaveProperty("retryAfterMs");
+    }
+  });
+
   it("names unknown statuses by number", () => {
     expect(outcomeOfAnswer({ ...facts, status: 599 })).toMatchObject({ ok: false, errorCode: "http_status", message: "Your endpoint answered 599" });
   });

@@ -9,7 +9,7 @@ describe("how an admin action answers a destination error", () => {
     expect(merchantErrorAnswer(new IntegrationEndpointNotFoundError())).toEqual({ status: 404 });
     expect(merchantErrorAnswer(new IntegrationDeliveryNotFoundError())).toEqual({ status: 404 });
     expect(merchantErrorAnswer(new DestinationSettingsError("listId", "Choose a list"))).toEqual({ status: 422, field: "listId" });
-    expect(merchantErrorAnswer(new EndpointUrlRefusedError("Use https", "invalid_url"))).toEqual({ status: 422 });
+    expect(merchantErrorAnswer(new EndpointUrlRefusedError("Use https", "invalid_url"))).toEqual({ status: 422, field: "url" });
     for (const conflict of [
       new TooManyDestinationsError(10), new EndpointStateError("Paused"), new BackfillAlreadyRunningError(),
       new DeliveryNotReplayableNowError("delivering"), new DeliveryBodyUnavailableError(),

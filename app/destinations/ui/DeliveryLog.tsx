@@ -6,6 +6,7 @@ import type { DeliveryLogFilters } from "../delivery-log-filters";
 import type { DeliveryLogPage, DeliveryView } from "../delivery-log.server";
 import type { EndpointView } from "../endpoints.server";
 import { errorOf, type WebhookActionData } from "./action-data";
+import { destinationPage } from "./DestinationsCard";
 import { formatUtc, STATUS_BADGE } from "./format";
 import { ReplayFailedSince } from "./ReplayFailedSince";
 
@@ -87,7 +88,7 @@ function DeliveryRow({ delivery, showDestination }: { delivery: DeliveryView; sh
             <Badge tone={badge.tone}>{badge.label}</Badge>
             {delivery.event === "test" ? <Badge tone="info">Test</Badge> : <Text as="span">New lead</Text>}
             {showDestination ? (
-              <Link url={`/app/leads/destinations/${encodeURIComponent(delivery.destinationId)}`} removeUnderline>
+              <Link url={destinationPage(delivery.destinationId)} removeUnderline>
                 <Text as="span" fontWeight="semibold">to {delivery.destinationName}</Text>
               </Link>
             ) : null}

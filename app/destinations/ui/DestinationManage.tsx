@@ -174,7 +174,9 @@ export function FiltersCard(props: { destination: EndpointView; productTitles: R
             label="Erasure requests"
             helpText={httpRequest
               ? "Not available for an HTTP request: use a signed webhook or Klaviyo to pass on erasures."
-              : "A shopper asked your store to erase their data: the destination is told so it can erase them too."}
+              : destination.kind === "klaviyo"
+                ? "When a shopper asks your store to erase their data, their profile is deleted in Klaviyo."
+                : "A shopper asked your store to erase their data: the destination is told so it can erase them too."}
             checked={redacted}
             disabled={httpRequest}
             onChange={setRedacted}
@@ -209,10 +211,9 @@ export function FiltersCard(props: { destination: EndpointView; productTitles: R
   );
 }
 
-export function KlaviyoSettingsCard({ destination, settings }: { destination: EndpointView; settings: KlaviyoSettings }) {
+export function KlaviyoSettingsCard({ settings }: { settings: KlaviyoSettings }) {
   const [metricName, setMetricName] = useState(settings.metricName);
   const [listId, setListId] = useState(settings.listId ?? "");
-  const [deletion, setDeletion] = useState(destination.events.includes("lead_redacted"));
   const lists = useFetcher<DestinationActionData>({ key: "klaviyo-lists" });
   const save = useFetcher<DestinationActionData>({ key: "klaviyo-settings" });
   const loaded = lists.data?.intent === "klaviyo_lists" && "lists" in lists.data ? lists.data : null;
@@ -247,12 +248,6 @@ export function KlaviyoSettingsCard({ destination, settings }: { destination: En
           </InlineStack>
           {loaded?.truncated ? <Text as="p" tone="subdued">Only your newest {loaded.lists.length} lists are shown.</Text> : null}
           {listsError ? <Text as="p" tone="critical">{listsError}</Text> : null}
-          <input type="hidden" name="deleteOnRedaction" value={deletion ? "on" : ""} />
-          <Checkbox
-            label="Delete the shopper's profile in Klaviyo when they ask your store to erase their data"
-            checked={deletion}
-            onChange={setDeletion}
-          />
           {error ? <Banner tone="critical">{error}</Banner> : null}
           <InlineStack gap="200" blockAlign="center">
             <Button submit variant="primary" loading={save.state !== "idle"}>Save Klaviyo settings</Button>
