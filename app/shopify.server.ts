@@ -3,6 +3,7 @@ import { ApiVersion, AppDistribution, LogSeverity, shopifyApp } from "@shopify/s
 import { getConfig } from "./lib/config.server";
 import { getDb } from "./lib/db.server";
 import { getLogger } from "./lib/logger.server";
+import { customShopDomainConfig } from "./lib/session-token-claims";
 import { createSessionStorage } from "./shops/session-storage.server";
 import { ensureShop } from "./shops/shops.server";
 
@@ -38,7 +39,7 @@ const shopify = shopifyApp({
       getLogger().info({ shop: session.shop }, "shop authorised");
     },
   },
-  ...(config.SHOP_CUSTOM_DOMAIN ? { customShopDomains: [config.SHOP_CUSTOM_DOMAIN] } : {}),
+  ...customShopDomainConfig(config.SHOP_CUSTOM_DOMAIN),
 });
 
 export default shopify;

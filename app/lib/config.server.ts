@@ -92,7 +92,10 @@ const schema = z
       .string({ required_error: "is required (the public https URL of this app)" })
       .refine(isHttpUrl, "must be an http(s) URL such as https://app.example.com (http:// only for local use)"),
     SCOPES: z.string().default("write_customers"),
-    SHOP_CUSTOM_DOMAIN: z.string().optional(),
+    SHOP_CUSTOM_DOMAIN: z
+      .string()
+      .regex(/^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$/, "must be a domain such as shops.example.dev (no scheme, no path)")
+      .optional(),
     /** `file:` selects SQLite (the embedded default); `postgres://` or `postgresql://` selects PostgreSQL. */
     DATABASE_URL: z
       .string({ required_error: "is required, e.g. file:./dev.sqlite or postgresql://user@host/db" })

@@ -7,12 +7,23 @@
  * or not (an `iss` written without its scheme, as Shopify's own test helper writes it, is read as https).
  * Accepting is still the library's job: this only refuses, on claims read before verification.
  */
+import type { DomainTransformation } from "@shopify/shopify-api";
 
 const SHOP_NAME = /^[a-z0-9][a-z0-9-]*$/;
 
 /** A shop's host: `{name}.myshopify.com`, or `{name}.{customDomain}` when the app is set up for one (SHOP_CUSTOM_DOMAIN). */
 export function isShopDomain(host: string, customDomain?: string): boolean {
   return [customDomain, "myshopify.com"].some((domain) => domain && host.endsWith(`.${domain}`) && SHOP_NAME.test(host.slice(0, -domain.length - 1)));
+}
+
+/**
+ * What the Shopify library needs to accept `{name}.{customDomain}` shops as this module does: version 15 of
+ * `@shopify/shopify-api` reads `domainTransformations` (an identity one here), no longer `customShopDomains`.
+ */
+export function customShopDomainConfig(customDomain: string | undefined): { domainTransformations?: DomainTransformation[] } {
+  if (!customDomain) return {};
+  const escaped = customDomain.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return { domainTransformations: [{ match: new RegExp(`^([a-zA-Z0-9][a-zA-Z0-9-_]*)\\.${escaped}$`), transform: `$1.${customDomain}` }] };
 }
 
 /** Why a token's claims are not those of a Shopify admin session token for a shop, or null if they could be. */
