@@ -35,6 +35,10 @@ const SOCKET_TIMEOUT_MS = 30_000;
 
 export type MailConfig = Pick<AppConfig, "SMTP_URL" | "MAIL_FROM">;
 
+function isLoopbackHost(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
 /** `host:port` of the configured server, or null when none is: never the user name or password. */
 export function smtpServerOf(config: MailConfig): string | null {
   if (!config.SMTP_URL || !config.MAIL_FROM) return null;
@@ -54,11 +58,15 @@ export function mailerFrom(config: MailConfig, options: MailerOptions = {}): Mai
   if (!server || !config.SMTP_URL || !config.MAIL_FROM) return null;
   const url = new URL(config.SMTP_URL);
   const secure = url.protocol === "smtps:";
+  const host = url.hostname.replace(/^\[|\]$/g, "");
   const transport = nodemailer.createTransport({
-    host: url.hostname.replace(/^\[|\]$/g, ""),
+    host,
     port: Number(url.port || (secure ? 465 : 587)),
-    // smtps: TLS from the first byte; smtp: STARTTLS whenever the server offers it.
+    // smtps: TLS from the first byte; smtp: STARTTLS whenever the server offers it, and required before a
+    // login (a server that does not offer it, or a network that strips the offer, fails the send before the
+    // password is sent), unless the server is on this machine's loopback and nothing crosses a network.
     secure,
+    requireTLS: !secure && url.username !== "" && !isLoopbackHost(host),
     auth: url.username ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } : undefined,
     connectionTimeout: CONNECT_TIMEOUT_MS,
     greetingTimeout: GREETING_TIMEOUT_MS,

@@ -1,3 +1,4 @@
+import os from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mailerFrom, smtpServerOf } from "../../app/lib/mailer.server";
 import { startSmtpReceiver, type SmtpReceiver } from "../support/smtp-receiver";
@@ -60,6 +61,64 @@ describe("sending email through SMTP_URL", () => {
     }
     expect(plain.refusedLogins).toBe(1);
     expect(plain.mails).toHaveLength(0);
+  });
+
+  it("upgrades smtp:// with STARTTLS when the server offers it, verifying the certificate", async () => {
+    const { key, cert, ca } = getTestCertificates();
+    const server = await startSmtpReceiver({ user: "relay", password: "pw-587", starttls: { key, cert } });
+    try {
+      expect(server.url).toMatch(/^smtp:\/\//);
+      const trusting = mailerFrom({ SMTP_URL: server.url, MAIL_FROM: FROM }, { ca })!;
+      try {
+        await trusting.send(message);
+      } finally {
+        trusting.close();
+      }
+      expect(server.mails).toHaveLength(1);
+      expect(server.mails[0]).toMatchObject({ subject: "Hello", secure: true });
+
+      // The offer is taken up, so an untrusted certificate stops the send rather than falling back to plain text.
+      const untrusting = mailerFrom({ SMTP_URL: server.url, MAIL_FROM: FROM })!;
+      try {
+        await expect(untrusting.send(message)).rejects.toThrow(/certificate/i);
+      } finally {
+        untrusting.close();
+      }
+      expect(server.mails).toHaveLength(1);
+      expect(server.loginAttempts).toBe(1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  // A server reached over a network (this machine's own non-loopback address) that offers no STARTTLS, as one
+  // would look with the offer stripped on the way: the login is never sent in the clear.
+  const networkAddress = Object.values(os.networkInterfaces()).flat().find((i) => i && i.family === "IPv4" && !i.internal)?.address;
+  it.skipIf(!networkAddress)("refuses to send a login in the clear to a server off this machine's loopback", async () => {
+    const server = await startSmtpReceiver({ user: "relay", password: "never-in-clear", host: networkAddress });
+    try {
+      const mailer = mailerFrom({ SMTP_URL: server.url, MAIL_FROM: FROM })!;
+      try {
+        await expect(mailer.send(message)).rejects.toThrow(/STARTTLS/i);
+      } finally {
+        mailer.close();
+      }
+      expect(server.loginAttempts).toBe(0);
+      expect(server.mails).toHaveLength(0);
+
+      // Without a login there is nothing to protect: a server there that needs none takes the mail over plain smtp://.
+      const open = await startSmtpReceiver({ host: networkAddress });
+      const anonymous = mailerFrom({ SMTP_URL: open.url, MAIL_FROM: FROM })!;
+      try {
+        await anonymous.send(message);
+      } finally {
+        anonymous.close();
+        await open.close();
+      }
+      expect(open.mails).toHaveLength(1);
+    } finally {
+      await server.close();
+    }
   });
 
   it("is absent without SMTP_URL and MAIL_FROM, and names the server without its login", () => {

@@ -17,6 +17,8 @@ export interface ReceivedMail {
   messageId: string | undefined;
   /** The whole message as it came over the wire. */
   raw: string;
+  /** Whether the connection was encrypted when the message came (smtps://, or upgraded with STARTTLS). */
+  secure: boolean;
 }
 
 export interface SmtpReceiver {
@@ -27,22 +29,36 @@ export interface SmtpReceiver {
   refuse: boolean;
   /** Logins that were refused. */
   refusedLogins: number;
+  /** Logins tried at all (each one sent the password). */
+  loginAttempts: number;
   close(): Promise<void>;
 }
 
-export async function startSmtpReceiver(options: { user?: string; password?: string; tls?: { key: string; cert: string } } = {}): Promise<SmtpReceiver> {
+export interface SmtpReceiverOptions {
+  user?: string;
+  password?: string;
+  /** With a certificate: TLS from the first byte (smtps://), as on port 465. */
+  tls?: { key: string; cert: string };
+  /** With a certificate: a plain smtp:// server that offers STARTTLS, as on port 587. */
+  starttls?: { key: string; cert: string };
+  /** Where to listen and what the URL names (loopback by default). */
+  host?: string;
+}
+
+export async function startSmtpReceiver(options: SmtpReceiverOptions = {}): Promise<SmtpReceiver> {
   const mails: ReceivedMail[] = [];
-  const state = { refuse: false, refusedLogins: 0 };
+  const state = { refuse: false, refusedLogins: 0, loginAttempts: 0 };
   const needsAuth = options.user !== undefined;
+  const certificate = options.tls ?? options.starttls;
   const server = new SMTPServer({
-    // With a certificate: TLS from the first byte (smtps://), as on port 465.
-    ...(options.tls ? { secure: true, key: options.tls.key, cert: options.tls.cert } : {}),
-    // Loopback without TLS; STARTTLS is not offered, so the client does not try it.
-    disabledCommands: needsAuth ? ["STARTTLS"] : ["STARTTLS", "AUTH"],
+    ...(certificate ? { secure: Boolean(options.tls), key: certificate.key, cert: certificate.cert } : {}),
+    // Without a certificate STARTTLS is not offered, so the client does not try it.
+    disabledCommands: [...(options.starttls ? [] : ["STARTTLS"]), ...(needsAuth ? [] : ["AUTH"])],
     authOptional: !needsAuth,
     allowInsecureAuth: true,
     logger: false,
     onAuth(auth, _session, callback) {
+      state.loginAttempts++;
       if (auth.username === options.user && auth.password === options.password) return callback(null, { user: auth.username });
       state.refusedLogins++;
       return callback(new Error("Invalid username or password"));
@@ -66,6 +82,7 @@ export async function startSmtpReceiver(options: { user?: string; password?: str
               html: typeof parsed.html === "string" ? parsed.html : "",
               messageId: parsed.messageId,
               raw: raw.toString("utf8"),
+              secure: session.secure,
             });
             callback();
           },
@@ -77,11 +94,12 @@ export async function startSmtpReceiver(options: { user?: string; password?: str
   // A client that drops the connection (one that does not trust the certificate, say) is an error event
   // of the server's; the test looks at what was received instead.
   server.on("error", () => undefined);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  const host = options.host ?? "127.0.0.1";
+  await new Promise<void>((resolve) => server.listen(0, host, () => resolve()));
   const { port } = server.server.address() as AddressInfo;
   const credentials = needsAuth ? `${encodeURIComponent(options.user!)}:${encodeURIComponent(options.password ?? "")}@` : "";
   const receiver: SmtpReceiver = {
-    url: `${options.tls ? "smtps" : "smtp"}://${credentials}127.0.0.1:${port}`,
+    url: `${options.tls ? "smtps" : "smtp"}://${credentials}${host.includes(":") ? `[${host}]` : host}:${port}`,
     mails,
     get refuse() {
       return state.refuse;
@@ -91,6 +109,9 @@ export async function startSmtpReceiver(options: { user?: string; password?: str
     },
     get refusedLogins() {
       return state.refusedLogins;
+    },
+    get loginAttempts() {
+      return state.loginAttempts;
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
