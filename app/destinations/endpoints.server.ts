@@ -98,16 +98,6 @@ export async function listLiveDestinations(db: Db, shopId: string, now: Date = n
   return rows.map((row) => toEndpointView(row, now));
 }
 
-/** The shop's most recently connected destination, or null. */
-export async function findLiveEndpoint(db: Db, shopId: string, now: Date = new Date()): Promise<EndpointView | null> {
-  const row = await db.destination.findFirst({
-    where: { shopId, state: { in: [...LIVE_STATES] } },
-    orderBy: { createdAt: "desc" },
-    select: endpointViewSelect,
-  });
-  return row ? toEndpointView(row, now) : null;
-}
-
 /** Refuses a new destination past the shop's limit; call inside the transaction that holds the shop's lock. */
 export async function assertRoomForDestination(tx: Prisma.TransactionClient, shopId: string): Promise<void> {
   const live = await tx.destination.count({ where: { shopId, state: { in: [...LIVE_STATES] } } });

@@ -205,6 +205,21 @@ describe("the new HTTP request destination page", () => {
     expect(await db.destination.count({ where: { shopId: shop.id } })).toBe(0);
   });
 
+  it("with the app's own transport (no loopback allowance passed in), a test send to a private address goes nowhere and says why", async () => {
+    const shop = await newShop();
+    const before = receiver.requests.length;
+    const fields = form("send_test", definition(), { secretValues: JSON.stringify({ Authorization: `Bearer ${TOKEN}` }) });
+    const answer = await call(async () =>
+      newPage.action({ request: await formRequest("/app/leads/destinations/new/request", shop.domain, fields), params: {}, context: {} }));
+    expect(answer.status).toBe(200);
+    expect(answer.data).toMatchObject({
+      intent: "send_test", ok: true,
+      result: { ok: false, errorCode: "address_refused", statusCode: null, message: expect.stringMatching(/127\.0\.0\.1 is a loopback address.*public internet addresses/) },
+    });
+    expect(answer.text).not.toContain(TOKEN);
+    expect(receiver.requests.length).toBe(before);
+  });
+
   it("saves: the destination is stored with the secret header encrypted, and the signing secret is answered once, not cached", async () => {
     const shop = await newShop();
     const answer = await postNew(shop.domain, form("save", definition(), { name: "My CRM", secretValues: JSON.stringify({ Authorization: `Bearer ${TOKEN}` }) }));
