@@ -17,10 +17,14 @@
  *  c  two dest.   the same load over --shops other shops, each with two webhook destinations (two receivers).
  *  d  saturation  healthy shops at rising offered rates (--sat-rates, --sat-seconds each) until the latency runs
  *                 away (p99 over --runaway-ms or under 99% delivered within the wait): throughput achieved.
+ *  f  flash sale  --flash-rate leads/s for --flash-seconds over the healthy shops, half of it at two of them
+ *                 (--flash-hot): more than Shopify tags for those two (their cost bucket empties in seconds), well
+ *                 under what the machine's CPU carries. Buckets full at the start. Deliveries/s, the hot shops'
+ *                 and the others' latency, throttled answers. Run after (d)'s whole-run costs are taken.
  *     memory      worker processes stopped, --memory-leads captures queued: Redis bytes per waiting job.
  *  e  naive       the product's processes stopped; a hand-written pipeline (bench/delivery-naive-web.ts: check
  *                 the signature, insert, queue.add; bench/delivery-naive-worker.ts, 2 processes: tag with a
- *                 search and a create, sign, POST, BullMQ retries) under (a)'s load, then (d)'s steps.
+ *                 search and a create, sign, POST, BullMQ retries) under (a)'s load, then (d)'s steps and (f).
  *
  * Prints per-shop and aggregated p50/p95/p99, throughput, the targets marked PASS or FAIL, the load average and
  * core count at start and end, and the per-lead costs a capacity model needs. Exits 0 unless the run broke.
@@ -32,6 +36,7 @@
  *   --sat-rates=25,50,75,100,150,200,300  --sat-seconds=12  --runaway-ms=5000
  *   --admin-latency=150           the Admin API stand-in's latency per call (ms)
  *   --naive-concurrency=50        jobs in flight per naive worker process
+ *   --flash-rate=120 --flash-seconds=40 --flash-hot=2 --flash-wait=40
  *   --memory-leads=1000           --log=info (the product processes' LOG_LEVEL)   --json=FILE
  *   --warmup=20                   seconds at 25 leads/s through each side before measuring (cold processes are slow)
  *   --only=product                skip the naive pipeline      --cpu-prof=DIR  V8 CPU profiles of the product's processes
@@ -60,6 +65,11 @@ const RUNAWAY_MS = Number(args.get("runaway-ms") ?? 5000);
 const ADMIN_LATENCY_MS = Number(args.get("admin-latency") ?? 150);
 const NAIVE_CONCURRENCY = Number(args.get("naive-concurrency") ?? 50);
 const MEMORY_LEADS = Number(args.get("memory-leads") ?? 1000);
+const FLASH_RATE = Number(args.get("flash-rate") ?? 120);
+const FLASH_SECONDS = Number(args.get("flash-seconds") ?? 40);
+const FLASH_HOT = Math.max(1, Number(args.get("flash-hot") ?? 2));
+/** Seconds to wait for (f)'s deliveries after its last capture (the naive pipeline's retries span 15 s). */
+const FLASH_WAIT_SECONDS = Number(args.get("flash-wait") ?? 40);
 const LOG_LEVEL = args.get("log") ?? "info";
 const JSON_FILE = args.get("json");
 /** Leads at 25/s through each side before anything is measured: the processes' code is compiled by then (JIT, Prisma's query plans). */
@@ -175,6 +185,10 @@ interface PhaseResult {
   dbWritesPerLead?: number;
   dbCommitsPerLead?: number;
   adminCallsPerLead?: number;
+  /** (f): the Admin API stand-in's THROTTLED answers during the phase. */
+  throttled?: number;
+  /** Latency figures by the phase's own grouping of shops ((f): the hot shops and the others). */
+  groups?: Record<string, Figures & { untaggedShare: number }>;
   /** Where the time goes (product): p50 and p99 of each stage, ms. */
   stages?: Record<string, { p50: number; p99: number }>;
 }
@@ -259,11 +273,16 @@ try {
   // ---------------------------------------------------------------- scenarios
   const runPhase = async (
     side: "product" | "naive", name: string, baseUrl: string, shops: BenchShop[], rate: number, seconds: number,
-    options: { waitFor?: (s: BenchShop) => boolean; waitMs?: number; record?: boolean; pids?: Record<string, number[]>; measureDb?: boolean } = {},
+    options: {
+      waitFor?: (s: BenchShop) => boolean; waitMs?: number; record?: boolean; pids?: Record<string, number[]>; measureDb?: boolean;
+      groupOf?: (s: BenchShop) => string;
+    } = {},
   ): Promise<PhaseResult> => {
     const waitFor = options.waitFor ?? (() => true);
     const loadAvg = os.loadavg()[0];
     const cpuBefore = options.pids ? cpuOf(options.pids) : undefined;
+    const benchBefore = processCpuMs(process.pid);
+    const machineBefore = machineBusyMs();
     const redisBefore = await redisCpuMs();
     const pgBefore = await postgresCpu();
     const dbBefore = options.measureDb ? await dbWrites() : undefined;
@@ -282,6 +301,8 @@ try {
     }
     collect();
     const cpuAfter = options.pids ? cpuOf(options.pids) : undefined;
+    const benchMs = processCpuMs(process.pid) - benchBefore;
+    const machineMs = machineBusyMs() - machineBefore;
     const redisMs = (await redisCpuMs()) - redisBefore;
     const pgMs = postgresCpuSince(pgBefore, await postgresCpu());
     if (options.measureDb) await sleep(1000); // the statistics collector's flush
@@ -293,14 +314,19 @@ try {
     let delivered = 0;
     let last = produced.startedAt;
     let untaggedCount = 0;
+    const groups = new Map<string, { lat: number[]; missing: number; untagged: number }>();
     for (const id of produced.ids) {
       const lead = leads.get(id)!;
       const entry = perShopLatencies.get(lead.shop) ?? { lat: [], missing: 0 };
       perShopLatencies.set(lead.shop, entry);
+      const groupName = options.groupOf?.(lead.shop);
+      const group = groupName === undefined ? undefined : groups.get(groupName) ?? { lat: [], missing: 0, untagged: 0 };
+      if (groupName !== undefined && group) groups.set(groupName, group);
       for (const d of lead.shop.destinations) {
         const at = arrivals.get(`${id} ${d.label}`);
         if (at === undefined) {
           entry.missing++;
+          if (group) group.missing++;
           if (lead.shop.kind === "healthy" || lead.shop.kind === "dual") healthyMissing++;
           continue;
         }
@@ -308,6 +334,10 @@ try {
         last = Math.max(last, at);
         if (untagged.has(`${id} ${d.label}`)) untaggedCount++;
         entry.lat.push(at - lead.startedAt);
+        if (group) {
+          group.lat.push(at - lead.startedAt);
+          if (untagged.has(`${id} ${d.label}`)) group.untagged++;
+        }
         if (lead.shop.kind === "healthy" || lead.shop.kind === "dual") healthyLat.push(at - lead.startedAt);
       }
     }
@@ -321,6 +351,9 @@ try {
       untaggedShare: delivered ? untaggedCount / delivered : 0,
       loadAvg,
     };
+    if (groups.size) {
+      result.groups = Object.fromEntries([...groups.entries()].map(([k, g]) => [k, { ...figures(g.lat, g.missing), untaggedShare: g.lat.length ? g.untagged / g.lat.length : 0 }]));
+    }
     // Per lead offered: a capture the client gave up on (timeout) was mostly still written, tagged and delivered.
     const offered = Math.max(1, produced.ids.length + produced.errors);
     if (cpuBefore && cpuAfter) {
@@ -330,6 +363,8 @@ try {
         workers: (cpuAfter.workers - cpuBefore.workers) / n,
         postgres: pgMs / n,
         redis: redisMs / n,
+        bench: benchMs / n,
+        machine: machineMs / n,
       };
     }
     if (dbBefore && dbAfter) {
@@ -363,6 +398,25 @@ try {
     await drainAll(`${side}:sat`, 60_000);
   };
 
+  /**
+   * A flash sale at FLASH_HOT shops: half the load goes to them, more than Shopify's bucket lets either side tag
+   * for them; the other shops share the rest. Every bucket starts full. What each side delivers meanwhile.
+   */
+  const flashSale = async (side: "product" | "naive", baseUrl: string, pids: Record<string, number[]>) => {
+    for (const shop of healthy) api.setPlan(shop.domain, "standard");
+    const hot = healthy.slice(0, FLASH_HOT);
+    const others = healthy.slice(FLASH_HOT);
+    // Captures go round the list in turn: each hot shop appears often enough that the hot ones get half of them.
+    const weight = Math.max(1, Math.round(others.length / hot.length));
+    const order = [...others, ...hot.flatMap((shop) => Array.from({ length: weight }, () => shop))];
+    const throttledBefore = api.calls.filter((c) => c.outcome === "throttled").length;
+    const r = await runPhase(side, "f flash sale", baseUrl, order, FLASH_RATE, FLASH_SECONDS, {
+      waitMs: FLASH_WAIT_SECONDS * 1000, pids, groupOf: (shop) => (hot.includes(shop) ? "hot" : "others"),
+    });
+    r.throttled = api.calls.filter((c) => c.outcome === "throttled").length - throttledBefore;
+    log(`${side} flash sale: ${fmt(r.throttled)} throttled answers; hot shops ${hot.map((s) => s.domain.replace(".myshopify.com", "")).join(", ")}`);
+  };
+
   log(`warm-up: ${WARMUP_SECONDS} s at 25 leads/s`);
   await runPhase("product", "warm-up", web.url, healthy, 25, WARMUP_SECONDS, { record: false });
   await drainAll("product:warm-up", 30_000);
@@ -387,6 +441,7 @@ try {
   // and one attempt (its median duration over the product's whole run, as the worker timed it).
   totals.product.adminCallsPerLead = api.calls.filter((x) => x.outcome === "answered").length / Math.max(1, totals.product.leads);
   totals.product.attemptMedianMs = await attemptMedianMs();
+  await flashSale("product", web.url, productPids());
 
   // ---------------------------------------------------------------- Redis bytes per waiting job
   await stopGracefully(workers.map((w) => ({ pid: w.pid, exited: w.exited, kill: w.kill })));
@@ -433,6 +488,7 @@ try {
   await drainAll("naive:a healthy", 30_000);
   await saturate("naive", naiveUrl, naivePids);
   totals.naive = await costSince(naiveStart, naivePids);
+  await flashSale("naive", naiveUrl, naivePids);
   for (const child of [naiveWeb, ...naiveWorkers]) child.kill();
   await Promise.all([naiveWeb, ...naiveWorkers].map((c) => c.exited));
 
@@ -572,6 +628,14 @@ function figures(latencies: number[], missing: number): Figures {
   };
 }
 
+/**
+ * The share of deliveries sent before their shopper was tagged. The naive pipeline only sends after tagging, but
+ * its body is built at capture and always says `tagged_in_shopify: false`, so its share says nothing.
+ */
+function untaggedText(side: "product" | "naive", share: number): string {
+  return side === "naive" ? "n/a" : `${fmt(share * 100, 1)}%`;
+}
+
 function report(api: InstanceType<typeof FakeAdminApi>) {
   const out: string[] = [];
   const line = (cells: (string | number)[], widths: number[]) =>
@@ -584,7 +648,7 @@ function report(api: InstanceType<typeof FakeAdminApi>) {
   line(["side", "scenario", "captured", "errors", "delivered", "p50", "p95", "p99", "max", "per s", "untagged", "load"], w);
   for (const r of results) {
     line([r.side, r.name, fmt(r.captured), fmt(r.captureErrors), `${fmt(r.delivered)}/${fmt(r.expected)}`, fmt(r.healthy.p50), fmt(r.healthy.p95),
-      fmt(r.healthy.p99), fmt(r.healthy.max), fmt(r.deliveredPerSec), `${fmt(r.untaggedShare * 100, 1)}%`, fmt(r.loadAvg, 1)], w);
+      fmt(r.healthy.p99), fmt(r.healthy.max), fmt(r.deliveredPerSec), untaggedText(r.side, r.untaggedShare), fmt(r.loadAvg, 1)], w);
   }
   for (const r of results.filter((x) => !x.name.startsWith("sat"))) {
     out.push("");
@@ -620,7 +684,9 @@ function report(api: InstanceType<typeof FakeAdminApi>) {
   for (const r of [a, c, naiveA, satProduct.best, satNaive.best]) {
     if (!r?.cpuMsPerLead) continue;
     const cpu = r.cpuMsPerLead;
+    const rest = cpu.machine - cpu.web - cpu.workers - cpu.postgres - cpu.redis - cpu.bench;
     out.push(`  ${r.side} ${r.name}: web ${fmt(cpu.web, 2)}, workers ${fmt(cpu.workers, 2)}, PostgreSQL ${fmt(cpu.postgres, 2)}, Redis ${fmt(cpu.redis, 2)}` +
+      `; the benchmark's own process ${fmt(cpu.bench, 2)}, the rest of the machine ${fmt(rest, 2)} (kernel, other processes); machine busy ${fmt(cpu.machine, 2)}` +
       (r.dbWritesPerLead !== undefined ? `; ${fmt(r.dbWritesPerLead, 1)} rows written, ${fmt(r.dbCommitsPerLead!, 1)} commits` : "") +
       `; ${fmt(r.adminCallsPerLead ?? 0, 2)} Admin API calls answered`);
   }
@@ -657,6 +723,22 @@ function report(api: InstanceType<typeof FakeAdminApi>) {
   out.push("");
   out.push(`Saturation: product ${fmt(satProduct.best?.deliveredPerSec ?? NaN)} deliveries/s at best (sustained up to ${fmt(satProduct.sustained)} leads/s offered), ` +
     `naive ${fmt(satNaive.best?.deliveredPerSec ?? NaN)} (sustained up to ${fmt(satNaive.sustained)} leads/s)`);
+  const flash = { product: find("product", "f flash sale"), naive: find("naive", "f flash sale") };
+  for (const side of ["product", "naive"] as const) {
+    const f = flash[side];
+    if (!f?.groups) continue;
+    const group = (name: string) => {
+      const g = f.groups![name];
+      return g ? `${fmt(g.n)} delivered, ${fmt(g.missing)} missing, p50 ${fmt(g.p50)} p99 ${fmt(g.p99)} ms, untagged ${untaggedText(side, g.untaggedShare)}` : "none";
+    };
+    out.push(`Flash sale (${FLASH_RATE}/s for ${FLASH_SECONDS} s, half at ${FLASH_HOT} shops), ${side}: ${fmt(f.deliveredPerSec)} deliveries/s, ` +
+      `${fmt(f.delivered)}/${fmt(f.expected)} within ${FLASH_WAIT_SECONDS} s of the last capture; hot shops ${group("hot")}; the others ${group("others")}; ` +
+      `${fmt(f.throttled ?? 0)} throttled answers`);
+  }
+  if (flash.product && flash.naive) {
+    out.push(`Flash sale, product ÷ naive: deliveries/s ${fmt(flash.product.deliveredPerSec / flash.naive.deliveredPerSec, 2)}x, ` +
+      `delivered within the wait ${fmt(flash.product.delivered / Math.max(1, flash.naive.delivered), 2)}x`);
+  }
   if (a && naiveA) out.push(`At ${RATE}/s: product healthy p99 ${fmt(a.healthy.p99)} ms vs naive ${fmt(naiveA.healthy.p99)} ms (${fmt(a.healthy.p99 / naiveA.healthy.p99, 2)}x)`);
   if (c && a) out.push(`Two destinations: p99 ${fmt(c.healthy.p99)} ms, ${fmt(c.healthy.p99 / a.healthy.p99, 2)}x one destination's`);
   out.push("");
@@ -718,6 +800,14 @@ async function costSince(start: CostMark, pids: Record<string, number[]>): Promi
 /** CPU time (ms) of processes by role, from the kernel. */
 function cpuOf(pids: Record<string, number[]>): Record<string, number> {
   return Object.fromEntries(Object.entries(pids).map(([role, list]) => [role, list.reduce((sum, pid) => sum + processCpuMs(pid), 0)]));
+}
+
+/** Busy CPU time (ms) of the whole machine, every core, kernel included, from /proc/stat. */
+function machineBusyMs(): number {
+  const [, ...ticks] = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).map(Number);
+  // user nice system idle iowait irq softirq steal: everything but idle and iowait is busy
+  const busy = ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6] + (ticks[7] ?? 0);
+  return busy * 10; // USER_HZ is 100 on Linux
 }
 
 function processCpuMs(pid: number): number {
