@@ -3,6 +3,7 @@
  * wrong, and a link into the app. It names the destination by its name, kind and host only: never a full URL
  * (a path or query may carry a token), a secret, a shopper's email or anything of a lead.
  */
+import { EMAIL_IN_TEXT } from "../lib/email-text";
 
 export type AlertKind = "failing" | "recovered";
 
@@ -48,7 +49,6 @@ export function hostOf(url: string): string {
   }
 }
 
-const EMAIL = /[^\s@<>()"',;:]+@[^\s@<>()"',;:]+\.[A-Za-z]{2,}/g;
 const URL_PATTERN = /\b[a-z][a-z0-9+.-]*:\/\/[^\s<>"']+/gi;
 const BEARER = /\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+/gi;
 const LONG_TOKEN = /\b[A-Za-z0-9_+/=-]{32,}\b/g;
@@ -60,7 +60,7 @@ const LONG_TOKEN = /\b[A-Za-z0-9_+/=-]{32,}\b/g;
 export function cleanError(message: string): string {
   return message
     .replace(URL_PATTERN, (match) => hostOf(match.replace(/[.,;:)]+$/, "")))
-    .replace(EMAIL, "[email]")
+    .replace(EMAIL_IN_TEXT, "[email]")
     .replace(BEARER, "$1 [hidden]")
     .replace(LONG_TOKEN, "[hidden]")
     .replace(/\s+/g, " ")

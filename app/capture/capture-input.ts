@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { decodeUtf8, InputRefusedError, policyText, textProblem } from "../lib/input-policy";
+import { EMAIL_ATEXT } from "../lib/email-text";
 
 /**
  * The storefront widget's capture request, validated strictly before anything is stored. Text is
@@ -56,7 +57,7 @@ function jsonTextProblem(root: unknown): { path: string[]; message: string } | n
  * trailing or double dots), a domain of LDH labels with a letter TLD. No quoted local parts, no IP
  * literals, no spaces or control characters: what a CRM will accept as a marketing address.
  */
-const EMAIL = /^(?=.{3,254}$)(?=[^@]{1,64}@)[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/;
+const EMAIL = new RegExp(`^(?=.{3,254}$)(?=[^@]{1,64}@)[${EMAIL_ATEXT}]+(?:\\.[${EMAIL_ATEXT}]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z]{2,63}$`);
 
 const httpUrl = (max: number) =>
   text(max).refine((value) => {

@@ -1,5 +1,6 @@
 import pino, { type Logger, type DestinationStream } from "pino";
 import { getConfig } from "./config.server";
+import { EMAIL_IN_TEXT } from "./email-text";
 
 /**
  * Structured logs. Secrets, signatures, tokens and shopper emails never reach the output:
@@ -19,13 +20,12 @@ const redactPaths = SENSITIVE_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]).con
   'headers["webhook-signature"]',
 ]);
 
-const EMAIL_PATTERN = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
 const BEARER_PATTERN = /\b(Bearer\s+)[A-Za-z0-9._~+/=-]+/gi;
 const SIGNATURE_PATTERN = /\b(sha256=|v1,)[A-Za-z0-9+/=]{16,}/g;
 
 export function scrubText(text: string): string {
   return text
-    .replace(EMAIL_PATTERN, "[email]")
+    .replace(EMAIL_IN_TEXT, "[email]")
     .replace(BEARER_PATTERN, "$1[redacted]")
     .replace(SIGNATURE_PATTERN, "$1[redacted]");
 }

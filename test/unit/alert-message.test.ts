@@ -40,6 +40,7 @@ describe("alert emails' words", () => {
   it("cleans an error of URLs (host only), emails, credentials and long tokens", () => {
     expect(cleanError("POST https://hooks.example.com/v1/catch/123?key=abc failed for ana@example.org")).toBe("POST hooks.example.com failed for [email]");
     expect(cleanError("Authorization: Bearer sk_live_abcdef123 refused")).toBe("Authorization: Bearer [hidden] refused");
+    expect(cleanError("refused jane.o'neil+vip@shop.example and {kim}~lee@shop.example")).toBe("refused [email] and [email]");
     expect(cleanError(`token ${"x".repeat(40)} expired`)).toBe("token [hidden] expired");
     expect(cleanError("a\n  b".repeat(200)).length).toBeLessThanOrEqual(300);
   });

@@ -31,6 +31,15 @@ describe("log redaction", () => {
     expect(text).toContain("Bearer [redacted]");
   });
 
+  it("masks every email the capture route accepts whole, whatever its local part holds", () => {
+    const { logger, output } = capture();
+    const emails = ["jane.o'neil+promo@shop.example", "{kim}~lee@shop.example", "a!b#c$d%e&f*g=h?i^j`k|l@mail.shop.example", "x/y@shop.example"];
+    logger.warn({ err: new Error(`receiver answered: ${emails[0]} rejected`) }, `could not deliver to ${emails.slice(1).join(", ")}`);
+    const text = output();
+    for (const part of ["jane", "neil", "promo", "kim", "lee", "a!b", "k|l", "x/y", "shop.example"]) expect(text).not.toContain(part);
+    expect(text.match(/\[email\]/g)).toHaveLength(4);
+  });
+
   it("keeps harmless context readable", () => {
     const { logger, output } = capture();
     logger.info({ shop: "a.myshopify.com", deliveryId: "d_1", attempt: 2 }, "delivered");
