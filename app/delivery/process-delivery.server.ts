@@ -360,7 +360,7 @@ const OUTCOME_LABELS: Partial<Record<ProcessOutcome, DeliveryOutcomeLabel>> = {
 
 function logOutcome(deps: ProcessDeliveryDeps, d: Claim, outcome: ProcessOutcome, result: AttemptResult): ProcessOutcome {
   recordDeliveryAttempt(d.kind, OUTCOME_LABELS[outcome] ?? "superseded", result.durationMs);
-  // Capture to delivered, for the leads this delivery was made for at capture (not earlier leads sent later).
+  // From the delivery's making (the capture, or a "Send to" click) to delivered; backfills of earlier leads are left out.
   if (outcome === "delivered" && d.event === "lead_captured" && d.backfillId === null) {
     recordLeadDelivered(d.kind, deps.clock.now().getTime() - d.createdAt.getTime());
   }

@@ -80,7 +80,7 @@ function create(): AppMetrics {
       labelNames: ["kind"], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers,
     }),
     deliveryLatency: new Histogram({
-      name: "tryon_lead_delivery_latency_seconds", help: "From capture to delivered, by destination kind, for deliveries made at capture (not backfills of earlier leads); a delivery sent again by hand counts again, from its capture.",
+      name: "tryon_lead_delivery_latency_seconds", help: "From a lead delivery's making to delivered, by destination kind: from the capture for a new lead, from the click for a \"Send to\" of an earlier one; backfills of earlier leads are not counted, and a delivery sent again by hand counts again, from its making.",
       labelNames: ["kind"], buckets: [0.5, 1, 2, 3, 5, 10, 30, 60, 300, 1800, 7200, 21600, 86400], registers,
     }),
     reconcilerRequeues: new Counter({
@@ -186,7 +186,7 @@ export function recordDeliveryAttempt(kind: string, outcome: DeliveryOutcomeLabe
   if (durationMs !== undefined) m.attemptDuration.observe({ kind: kindLabel(kind) }, Math.max(0, durationMs) / 1000);
 }
 
-/** A new lead reached a destination, `latencyMs` after it was captured. */
+/** A lead reached a destination, `latencyMs` after its delivery was made (at capture, or at a "Send to"). */
 export function recordLeadDelivered(kind: string, latencyMs: number): void {
   metrics().deliveryLatency.observe({ kind: kindLabel(kind) }, Math.max(0, latencyMs) / 1000);
 }
