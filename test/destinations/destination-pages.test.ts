@@ -12,6 +12,7 @@ import { loader as leadsLoader } from "../../app/routes/app.leads._index";
 import { action as pageAction, loader as pageLoader } from "../../app/routes/app.leads.destinations.$id";
 import { action as newAction, loader as newLoader } from "../../app/routes/app.leads.destinations.new";
 import { action as webhookPageAction } from "../../app/routes/app.leads.integrations.webhook";
+import { loader as progressLoader, type BackfillProgress } from "../../app/routes/app.leads.destinations.$id_.backfill";
 import { sampleLead } from "../support/delivery";
 import { ALL_SCOPES, standInExchange, startKlaviyoStandIn, type KlaviyoStandIn } from "../support/klaviyo-stand-in";
 import { seedLeads } from "../support/leads";
@@ -242,6 +243,17 @@ describe("one destination's page", () => {
     expect((await loadPage(b.domain, webhookA)).status).toBe(404);
     expect((await loadPage(b.domain, klaviyoA)).status).toBe(404);
     expect((await loadPage(a.domain, "no-such-destination")).status).toBe(404);
+  });
+
+  it("answers a run's progress to its own shop only, never cached", async () => {
+    const own = await unwrap<BackfillProgress>(async () =>
+      progressLoader({ request: await adminRequest(`/app/leads/destinations/${webhookA}/backfill`, a.domain), params: { id: webhookA }, context }));
+    expect(own.status).toBe(200);
+    expect(own.headers.get("Cache-Control")).toBe("no-store");
+    expect(own.data?.backfill).toMatchObject({ status: "running", total: 5, processed: 0 });
+    const other = await unwrap<BackfillProgress>(async () =>
+      progressLoader({ request: await adminRequest(`/app/leads/destinations/${webhookA}/backfill`, b.domain), params: { id: webhookA }, context }));
+    expect(other.data).toEqual({ backfill: null });
   });
 
   it("GIVEN shop B posts any intent to shop A's destination THEN every one is 404 and nothing of A changes", async () => {

@@ -256,8 +256,18 @@ describe("destinations in a real browser", () => {
     await page.getByRole("button", { name: "Send 4 leads" }).click();
     await page.getByText(/Sending leads captured since 2026-02-01: 0 of 4 queued\./).waitFor();
 
+    // While it runs, the page asks for the run's progress only, not for everything on it again.
+    const dataRequests: string[] = [];
+    const track = (request: { url(): string }) => {
+      const path = new URL(request.url()).pathname;
+      if (path.endsWith(".data")) dataRequests.push(path);
+    };
+    page.on("request", track);
     await advanceBackfills({ db, queue: harness.queue, batchSize: 2 });
     await page.getByText(/2 of 4 queued/).waitFor({ timeout: 15_000 });
+    page.off("request", track);
+    expect(dataRequests.filter((p) => p.endsWith(`/${webhookId}/backfill.data`)).length).toBeGreaterThan(0);
+    expect(dataRequests.filter((p) => p.endsWith(`/${webhookId}.data`))).toEqual([]);
     await screenshot(page, "destinations-backfill-progress.png");
     await open(`/app/leads/destinations/${webhookId}`);
     await page.getByText(/2 of 4 queued/).waitFor();

@@ -3,12 +3,12 @@ import { useAppBridge } from "@shopify/app-bridge-react";
 import {
   Badge, Banner, BlockStack, Button, Card, Checkbox, InlineStack, ProgressBar, Select, Text, TextField,
 } from "@shopify/polaris";
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import type { BackfillView } from "../backfill.server";
 import type { EndpointView } from "../endpoints.server";
 import type { KlaviyoSettings } from "../klaviyo/destination";
 import { errorOf, type DestinationActionData } from "./action-data";
-import { KIND_LABEL, statusBadge } from "./DestinationsCard";
+import { destinationPage, KIND_LABEL, statusBadge } from "./DestinationsCard";
 import { formatUtc, utcDay } from "./format";
 import { TestSendResultBanner } from "./TestSendResult";
 import { HealthLine24h } from "./HealthLine24h";
@@ -260,20 +260,35 @@ export function KlaviyoSettingsCard({ settings }: { settings: KlaviyoSettings })
 }
 
 /** "Send earlier leads": a start date, the count to confirm, then a progress bar that survives a reload. */
-export function BackfillCard({ destination, backfill }: { destination: EndpointView; backfill: BackfillView | null }) {
+export function BackfillCard({ destination, backfill: loaded }: { destination: EndpointView; backfill: BackfillView | null }) {
   const [since, setSince] = useState(utcDay(new Date(Date.now() - 30 * 86_400_000)));
   const count = useFetcher<DestinationActionData>({ key: "backfill-count" });
   const start = useFetcher<DestinationActionData>({ key: "backfill-start" });
   const cancel = useFetcher<DestinationActionData>({ key: "backfill-cancel" });
-  const revalidator = useRevalidator();
+  // While a run goes on, only its progress is polled (its own small route); the page reloads once when it ends,
+  // so the delivery log shows what it sent.
+  const progress = useFetcher<{ backfill: BackfillView | null }>({ key: "backfill-progress" });
+  const polled = progress.data?.backfill;
+  const backfill = polled && loaded && polled.id === loaded.id ? polled : loaded;
   const running = backfill?.status === "running";
+  const progressUrl = `${destinationPage(destination.id)}/backfill`;
+  const poll = useRef(progress);
+  poll.current = progress;
   useEffect(() => {
     if (!running) return;
     const timer = setInterval(() => {
-      if (revalidator.state === "idle") revalidator.revalidate();
+      if (poll.current.state === "idle") poll.current.load(progressUrl);
     }, 2_000);
     return () => clearInterval(timer);
-  }, [running, revalidator]);
+  }, [running, progressUrl]);
+  const revalidator = useRevalidator();
+  const status = backfill?.status;
+  const lastStatus = useRef(status);
+  useEffect(() => {
+    // Ended as the poll saw it (a stop clicked here reloads the page by itself).
+    if (lastStatus.current === "running" && status !== "running" && loaded?.status === "running" && revalidator.state === "idle") revalidator.revalidate();
+    lastStatus.current = status;
+  }, [status, loaded?.status, revalidator]);
   const counted = count.data?.intent === "backfill_count" && "count" in count.data && count.data.since === since ? count.data : null;
   const error = errorOf(count.data) ?? errorOf(start.data) ?? errorOf(cancel.data);
   const receivesLeads = destination.events.includes("lead_captured");
