@@ -68,6 +68,29 @@ describe("the Settings page: alerts by email", () => {
     expect(await stored(shopA.id)).toMatchObject({ ownerEmail: "owner@settings-a.example" });
   });
 
+  it("opens when Shopify's Admin API fails or does not answer, and asks again next time", async () => {
+    const shop = await installShop(uniqueShopDomain("settings-down"));
+    adminApi.shopEmails.set(shop.domain, { email: "owner@settings-down.example", contactEmail: null });
+    for (const failure of ["http500", "graphqlError"] as const) {
+      adminApi.fail(shop.domain, failure);
+      const page = await load(shop.domain);
+      expect(page.alerts, failure).toEqual({ enabled: true, email: null, ownerEmail: null });
+      expect((await db.shop.findUniqueOrThrow({ where: { id: shop.id } })).ownerEmailCheckedAt, failure).toBeNull();
+    }
+
+    // No answer at all: the page gives up on Shopify after its time limit, not the merchant's browser.
+    adminApi.latencyMs = 30_000;
+    const started = Date.now();
+    try {
+      expect((await load(shop.domain)).alerts).toEqual({ enabled: true, email: null, ownerEmail: null });
+    } finally {
+      adminApi.latencyMs = 0;
+    }
+    expect(Date.now() - started).toBeLessThan(15_000);
+
+    expect((await load(shop.domain)).alerts).toEqual({ enabled: true, email: null, ownerEmail: "owner@settings-down.example" });
+  }, 30_000);
+
   it("saves an address and the on/off switch, and the page shows what is saved", async () => {
     expect(await post(shopA.domain, { intent: "save", enabled: "true", email: "  Alerts@Shop-A.example " })).toEqual({
       status: 200, data: { ok: true, alerts: { enabled: true, email: "alerts@shop-a.example", ownerEmail: "owner@settings-a.example" } },
