@@ -185,6 +185,8 @@ interface PhaseResult {
   dbWritesPerLead?: number;
   dbCommitsPerLead?: number;
   adminCallsPerLead?: number;
+  /** Commands the Redis server ran during the phase, per lead offered (the benchmark's own few included). */
+  redisCommandsPerLead?: number;
   /** (f): the Admin API stand-in's THROTTLED answers during the phase. */
   throttled?: number;
   /** Latency figures by the phase's own grouping of shops ((f): the hot shops and the others). */
@@ -284,6 +286,7 @@ try {
     const benchBefore = processCpuMs(process.pid);
     const machineBefore = machineBusyMs();
     const redisBefore = await redisCpuMs();
+    const redisCommandsBefore = await redisCommands();
     const pgBefore = await postgresCpu();
     const dbBefore = options.measureDb ? await dbWrites() : undefined;
     const adminCallsBefore = api.calls.filter((c) => c.outcome === "answered").length;
@@ -304,6 +307,7 @@ try {
     const benchMs = processCpuMs(process.pid) - benchBefore;
     const machineMs = machineBusyMs() - machineBefore;
     const redisMs = (await redisCpuMs()) - redisBefore;
+    const redisCommandCount = (await redisCommands()) - redisCommandsBefore;
     const pgMs = postgresCpuSince(pgBefore, await postgresCpu());
     if (options.measureDb) await sleep(1000); // the statistics collector's flush
     const dbAfter = options.measureDb ? await dbWrites() : undefined;
@@ -367,6 +371,7 @@ try {
         machine: machineMs / n,
       };
     }
+    result.redisCommandsPerLead = redisCommandCount / offered;
     if (dbBefore && dbAfter) {
       result.dbWritesPerLead = (dbAfter.rows - dbBefore.rows) / offered;
       result.dbCommitsPerLead = (dbAfter.commits - dbBefore.commits) / offered;
@@ -688,7 +693,7 @@ function report(api: InstanceType<typeof FakeAdminApi>) {
     out.push(`  ${r.side} ${r.name}: web ${fmt(cpu.web, 2)}, workers ${fmt(cpu.workers, 2)}, PostgreSQL ${fmt(cpu.postgres, 2)}, Redis ${fmt(cpu.redis, 2)}` +
       `; the benchmark's own process ${fmt(cpu.bench, 2)}, the rest of the machine ${fmt(rest, 2)} (kernel, other processes); machine busy ${fmt(cpu.machine, 2)}` +
       (r.dbWritesPerLead !== undefined ? `; ${fmt(r.dbWritesPerLead, 1)} rows written, ${fmt(r.dbCommitsPerLead!, 1)} commits` : "") +
-      `; ${fmt(r.adminCallsPerLead ?? 0, 2)} Admin API calls answered`);
+      `; ${fmt(r.adminCallsPerLead ?? 0, 2)} Admin API calls answered; ${fmt(r.redisCommandsPerLead ?? NaN, 1)} Redis commands`);
   }
   for (const side of ["product", "naive"] as const) {
     const t = totals[side];
@@ -817,6 +822,11 @@ function processCpuMs(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/** Commands the Redis server has run since it started (every client's: the run is alone on it). */
+async function redisCommands(): Promise<number> {
+  return Number(/total_commands_processed:(\d+)/.exec(await redis.info("stats"))?.[1] ?? 0);
 }
 
 async function redisCpuMs(): Promise<number> {
