@@ -98,7 +98,7 @@ function describeRefusal(verdict: Extract<AddressVerdict, { public: false }>): s
     embedded_ipv4: `wraps the IPv4 address ${verdict.embeddedIPv4} inside IPv6`,
     not_global: "is not a global IPv6 address",
   };
-  return `The address ${verdict.address} ${what[verdict.kind]}; webhooks only go to public internet addresses`;
+  return `The address ${verdict.address} ${what[verdict.kind]}; leads are only sent to public internet addresses`;
 }
 
 /** Refuses an address unless it is public unicast or listed in the policy. */

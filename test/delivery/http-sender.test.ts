@@ -316,7 +316,7 @@ describe("webhook sender: destination checks", () => {
     const result = await createWebhookSender({ extraCa: receiver.ca }).send(request());
     expect(result).toMatchObject({
       ok: false, errorCode: "address_refused", address: "127.0.0.1",
-      message: "The address 127.0.0.1 is a loopback address (this machine); webhooks only go to public internet addresses",
+      message: "The address 127.0.0.1 is a loopback address (this machine); leads are only sent to public internet addresses",
     });
     expect(receiver.requests).toHaveLength(0);
   });

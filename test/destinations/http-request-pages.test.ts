@@ -214,7 +214,7 @@ describe("the new HTTP request destination page", () => {
     expect(answer.status).toBe(200);
     expect(answer.data).toMatchObject({
       intent: "send_test", ok: true,
-      result: { ok: false, errorCode: "address_refused", statusCode: null, message: expect.stringMatching(/127\.0\.0\.1 is a loopback address.*public internet addresses/) },
+      result: { ok: false, errorCode: "address_refused", statusCode: null, message: expect.stringMatching(/127\.0\.0\.1 is a loopback address.*leads are only sent to public internet addresses/) },
     });
     expect(answer.text).not.toContain(TOKEN);
     expect(receiver.requests.length).toBe(before);

@@ -76,7 +76,7 @@ describe("the webhook integration in a real browser", () => {
 
     await page.getByLabel("Endpoint URL").fill("https://10.0.0.5/hook");
     await page.getByRole("button", { name: "Connect" }).click();
-    await page.getByText(/The address 10\.0\.0\.5 is .*webhooks only go to public internet addresses/).waitFor();
+    await page.getByText(/The address 10\.0\.0\.5 is .*leads are only sent to public internet addresses/).waitFor();
     await screenshot(page, "webhook-connect-refused.png");
 
     await page.getByLabel("Endpoint URL").fill(receiver.urlFor("/crm/tryon"));

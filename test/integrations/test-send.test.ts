@@ -131,7 +131,7 @@ describe("Send test webhook from the page (production sender and guard)", () => 
     expect(result).toMatchObject({
       outcome: "failed",
       errorCode: "address_refused",
-      message: "The address 127.0.0.1 is a loopback address (this machine); webhooks only go to public internet addresses",
+      message: "The address 127.0.0.1 is a loopback address (this machine); leads are only sent to public internet addresses",
     });
     const log = await db.delivery.findUniqueOrThrow({ where: { id: result.deliveryId }, include: { attempts: true } });
     expect(log).toMatchObject({ event: "test", status: "failed" });

@@ -168,7 +168,7 @@ describe("host names", () => {
     const resolve = tableResolver({ "mixed.example.com": ["93.184.216.34", "10.0.0.5", "8.8.8.8"] });
     const error = await refusal("https://mixed.example.com/", { resolve });
     expect(error.code).toBe("address_refused");
-    expect(error.message).toBe("The address 10.0.0.5 is private; webhooks only go to public internet addresses");
+    expect(error.message).toBe("The address 10.0.0.5 is private; leads are only sent to public internet addresses");
   });
 
   it("GIVEN the name does not resolve THEN dns_failure", async () => {
