@@ -94,6 +94,8 @@ const schema = z
     SCOPES: z.string().default("write_customers"),
     SHOP_CUSTOM_DOMAIN: z
       .string()
+      .trim()
+      .toLowerCase()
       .regex(/^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$/, "must be a domain such as shops.example.dev (no scheme, no path)")
       .optional(),
     /** `file:` selects SQLite (the embedded default); `postgres://` or `postgresql://` selects PostgreSQL. */

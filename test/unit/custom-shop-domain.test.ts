@@ -44,6 +44,7 @@ describe("SHOP_CUSTOM_DOMAIN", () => {
   it("is refused at start-up unless it is a bare domain", () => {
     const base = { SHOPIFY_API_KEY: "k", SHOPIFY_API_SECRET: "s", SHOPIFY_APP_URL: "https://app.example.com", DATABASE_URL: "file:./dev.sqlite", ENCRYPTION_KEYS: `1:${Buffer.alloc(32, 1).toString("base64")}` };
     expect(loadConfig({ ...base, SHOP_CUSTOM_DOMAIN: "shops.example.dev" }).SHOP_CUSTOM_DOMAIN).toBe("shops.example.dev");
+    expect(loadConfig({ ...base, SHOP_CUSTOM_DOMAIN: " Shops.Example.DEV " }).SHOP_CUSTOM_DOMAIN).toBe("shops.example.dev");
     for (const value of ["https://shops.example.dev", "shops.example.dev/x", "example", ".example.dev", "a b.dev"]) {
       try {
         loadConfig({ ...base, SHOP_CUSTOM_DOMAIN: value });
