@@ -1,3 +1,4 @@
+import { Worker } from "bullmq";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemClock } from "../../app/delivery/clock";
@@ -83,6 +84,31 @@ describe("delivery end to end (real Redis, database and HTTPS receiver)", () => 
       expect((await harness.queue.getJob(jobId))?.returnvalue).toBe("finished");
     }
     expect(receiver.requests.length).toBe(before);
+    expect(await db.deliveryAttempt.count({ where: { deliveryId: deliveryIds[0] } })).toBe(1);
+  });
+
+  it("GIVEN BullMQ failed a delivery's job for stalling before the row was claimed THEN the reconciler replaces it and the lead is sent once", async () => {
+    await harness.worker.close();
+    const { deliveryIds } = await recordLeadWithDeliveries(db, sampleLead(endpoint));
+    await enqueueDeliveries(harness.queue, deliveryIds);
+    const jobId = deliveryJobId(deliveryIds[0], 1);
+    // A worker takes the job and is gone before claiming the row; BullMQ's stall check gives the job up.
+    const vanished = new Worker(harness.queueName, null, { connection: harness.redis, prefix: harness.prefix, autorun: false });
+    try {
+      const job = await vanished.getNextJob("vanished-worker");
+      expect(job?.id).toBe(jobId);
+      await job!.moveToFailed(new Error("job stalled more than allowable limit"), "vanished-worker", false);
+    } finally {
+      await vanished.close();
+    }
+    expect(await harness.queue.getJobState(jobId)).toBe("failed");
+    expect(await statusOf(deliveryIds[0])).toBe("pending");
+
+    await harness.restartWorker();
+    const before = receiver.requests.length;
+    expect((await harness.reconcile()).enqueued).toBeGreaterThanOrEqual(1);
+    await waitForStatus(deliveryIds, "delivered");
+    expect(receiver.requests.slice(before).filter((r) => r.headers["webhook-id"] === deliveryIds[0])).toHaveLength(1);
     expect(await db.deliveryAttempt.count({ where: { deliveryId: deliveryIds[0] } })).toBe(1);
   });
 
