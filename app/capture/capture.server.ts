@@ -18,6 +18,8 @@ export interface CaptureDeps {
   /** Starts the after-capture work for a new lead (tag the customer, then release its deliveries). */
   afterCapture: (leadId: string, deliveries: { id: string; destinationId: string }[]) => Promise<void>;
   onBackgroundError?: (error: unknown, leadId: string) => void;
+  /** Captures held waiting for the database before one is refused as overload (CAPTURE_MAX_WAITING). */
+  maxWaiting?: number;
 }
 
 /**
@@ -65,7 +67,7 @@ export async function captureLead(
     pageUrl: input.pageUrl ?? null,
     idempotencyKey: input.idempotencyKey ?? null,
     submissionHash: hash,
-  });
+  }, { maxWaiting: deps.maxWaiting });
   // Leads stored before keys were bound to submissions have no hash: they answer as a repeat, as they did.
   if (recorded.duplicate && recorded.lead.submissionHash && recorded.lead.submissionHash !== hash) {
     throw new IdempotencyConflictError();

@@ -60,14 +60,23 @@ const PENDING: DeliveryStatus = "pending";
  * the CRM. Only a disconnected destination receives nothing more.
  */
 
+export interface RecordLeadOptions {
+  clock?: Clock;
+  /**
+   * PostgreSQL: leads a process holds waiting for the write in progress; one more is refused with
+   * BatcherFullError (the capture route's 503). Read when the process's first lead is written. @defaultValue 2000
+   */
+  maxWaiting?: number;
+}
+
 export async function recordLeadWithDeliveries(
   db: Db,
   input: CapturedLead,
-  options: { clock?: Clock } = {},
+  options: RecordLeadOptions = {},
 ): Promise<RecordedLead> {
   const now = (options.clock ?? systemClock).now();
   const pool = postgresPoolsOf(db)?.durable;
-  if (pool) return recordInOneStatement(db, pool, input, now);
+  if (pool) return recordInOneStatement(db, pool, input, now, options.maxWaiting);
   try {
     return await db.$transaction(async (tx) => {
       if (input.idempotencyKey) {
@@ -115,10 +124,10 @@ export async function recordLeadWithDeliveries(
  * (atomic like a transaction), shared with the leads captured at the same moment (see createBatcher).
  * A repeated idempotency key inserts nothing at all.
  */
-async function recordInOneStatement(db: Db, pool: pg.Pool, input: CapturedLead, now: Date): Promise<RecordedLead> {
+async function recordInOneStatement(db: Db, pool: pg.Pool, input: CapturedLead, now: Date, maxWaiting?: number): Promise<RecordedLead> {
   const lead: StoredLead = { id: newId(now.getTime()), ...leadData(input, now) } as StoredLead;
   const payload = serializeBody(buildLeadCapturedBody(lead, input.shopDomain));
-  const deliveries = await leadWritersOf(pool)({ lead, payload });
+  const deliveries = await leadWritersOf(pool, maxWaiting)({ lead, payload });
   if (deliveries) return { lead, deliveryIds: deliveries.map((d) => d.id), deliveries, duplicate: false };
   // The key was stored before (or by a request that raced this one and committed first).
   const existing = input.idempotencyKey ? await findByIdempotencyKey(db, input.shopId, input.idempotencyKey) : null;
@@ -204,12 +213,12 @@ async function writeLeads(pool: pg.Pool, items: LeadToWrite[]): Promise<(Written
 
 const leadWriters = new WeakMap<pg.Pool, Batched<LeadToWrite, WrittenDeliveries | null>>();
 
-function leadWritersOf(pool: pg.Pool): Batched<LeadToWrite, WrittenDeliveries | null> {
+function leadWritersOf(pool: pg.Pool, maxWaiting = 2_000): Batched<LeadToWrite, WrittenDeliveries | null> {
   let writer = leadWriters.get(pool);
   if (!writer) {
     // A backlog past a few seconds of captures means the database is not keeping up: refuse (the capture
     // route answers 503) rather than hold ever more requests and their memory.
-    writer = createBatcher({ runBatch: (items) => writeLeads(pool, items), maxBatch: 100, maxInFlight: 1, maxWaiting: 2_000 });
+    writer = createBatcher({ runBatch: (items) => writeLeads(pool, items), maxBatch: 100, maxInFlight: 1, maxWaiting });
     leadWriters.set(pool, writer);
   }
   return writer;

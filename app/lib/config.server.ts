@@ -206,6 +206,11 @@ const schema = z
     CAPTURE_LIMIT_PER_ADDRESS: rateRule("20/10m"),
     /** Submissions per shopper email. @defaultValue 5/1h */
     CAPTURE_LIMIT_PER_EMAIL: rateRule("5/1h"),
+    /**
+     * Captures a web process holds waiting to be written when the database is not keeping up; past that it
+     * answers 503 with Retry-After instead of holding ever more requests (PostgreSQL). @defaultValue 2000
+     */
+    CAPTURE_MAX_WAITING: count(2_000, 1, 100_000),
 
     // ---- Email alerts to merchants ---------------------------------------------------------------------
     /**

@@ -84,6 +84,7 @@ async function capture({ request, context }: ActionFunctionArgs): Promise<Respon
         consumeRateLimit: consume,
         afterCapture: (leadId, deliveries) => afterCapture({ ...producers, taggingDeadlineMs: config.TAGGING_DEADLINE }, leadId, deliveries),
         onBackgroundError: (error, leadId) => logger.warn({ err: error, leadId }, "after-capture work not queued; the reconciler will deliver"),
+        maxWaiting: config.CAPTURE_MAX_WAITING,
       },
       {
         shop,
