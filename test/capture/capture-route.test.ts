@@ -16,6 +16,15 @@ async function post(request: Request) {
   return { status: response.status, headers: response.headers, json: (await response.json()) as Record<string, any> };
 }
 
+/** The same request with its signature parameter changed (or removed, for undefined). */
+function withSignature(request: Request, change: (valid: string | null) => string | undefined): Request {
+  const url = new URL(request.url);
+  const changed = change(url.searchParams.get("signature"));
+  if (changed === undefined) url.searchParams.delete("signature");
+  else url.searchParams.set("signature", changed);
+  return new Request(url, request);
+}
+
 async function leadCount() {
   return getDb().lead.count({ where: { shopId } });
 }
@@ -70,6 +79,9 @@ describe("storefront capture route (app proxy)", () => {
       ["a non-hex signature", () => proxyRequest(SHOP, captureBody(), { signature: "zz-not-hex" })],
       ["a multibyte signature", () => proxyRequest(SHOP, captureBody(), { signature: "é".repeat(32) })],
       ["an empty signature", () => proxyRequest(SHOP, captureBody(), { signature: "" })],
+      ["the valid signature cut short by one character", () => withSignature(proxyRequest(SHOP, captureBody()), (valid) => valid?.slice(0, -1))],
+      ["the valid signature with one character more", () => withSignature(proxyRequest(SHOP, captureBody()), (valid) => `${valid}0`)],
+      ["no signature parameter at all", () => withSignature(proxyRequest(SHOP, captureBody()), () => undefined)],
     ];
     it.each(cases)("%s → 401", async (_name, make) => {
       const before = await leadCount();
