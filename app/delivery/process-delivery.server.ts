@@ -105,10 +105,15 @@ export interface ProcessHooks {
    * the destination's slot back at this moment, with what the answer says about the destination.
    */
   answered?: (result: AttemptResult) => void;
+  /**
+   * Called when the delivery is not due yet by this process's clock (outcome "not_due"), with the time it is
+   * due: the worker puts its job off until then instead of leaving it to the reconciler's next round.
+   */
+  notDue?: (dueAt: Date) => void;
 }
 
 export async function processDelivery(deps: ProcessDeliveryDeps, deliveryId: string, hooks: ProcessHooks = {}): Promise<ProcessOutcome> {
-  const claim = (await claimIfDue(deps, deliveryId)) ?? (await claimCarefully(deps, deliveryId));
+  const claim = (await claimIfDue(deps, deliveryId)) ?? (await claimCarefully(deps, deliveryId, hooks));
   if (typeof claim === "string") return claim;
   const now = deps.clock.now();
 
@@ -150,7 +155,7 @@ async function claimIfDue(deps: ProcessDeliveryDeps, deliveryId: string): Promis
 }
 
 /** Every case: a lease to take over, an endpoint paused or gone, a row that is not due or not there. */
-async function claimCarefully(deps: ProcessDeliveryDeps, deliveryId: string): Promise<Claim | ProcessOutcome> {
+async function claimCarefully(deps: ProcessDeliveryDeps, deliveryId: string, hooks: ProcessHooks = {}): Promise<Claim | ProcessOutcome> {
   const { db, clock } = deps;
   const seen = await db.delivery.findUnique({
     where: { id: deliveryId },
@@ -170,7 +175,10 @@ async function claimCarefully(deps: ProcessDeliveryDeps, deliveryId: string): Pr
     return "endpoint_inactive";
   }
   if (seen.status === "delivering" && !leaseExpired) return "busy";
-  if (seen.status !== "delivering" && seen.nextAttemptAt > now) return "not_due";
+  if (seen.status !== "delivering" && seen.nextAttemptAt > now) {
+    hooks.notDue?.(seen.nextAttemptAt);
+    return "not_due";
+  }
 
   // Claim: one conditional update, so that of two workers holding jobs for this delivery exactly one
   // proceeds. The observed attempt count makes it a compare-and-set on the row's state.

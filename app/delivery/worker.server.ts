@@ -82,6 +82,8 @@ export const DEFAULT_GATE: Omit<GateSettings, "leaseMs"> = {
 };
 /** Parked jobs that wake together spread over up to this long, so they do not all arrive in one instant. */
 const PARK_JITTER_MS = 500;
+/** The shortest wait for a job that ran before its delivery was due (clocks a few milliseconds apart). */
+const MIN_NOT_DUE_WAIT_MS = 20;
 
 export class DeliveryJobError extends Error {
   constructor() {
@@ -172,10 +174,17 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
           .leave(destinationId, decision.token, verdict.verdict, { throttleMs: verdict.throttleMs })
           .then((left) => afterLeave(destinationId, left))
           .catch((error: unknown) => logger.warn({ err: error, destinationId }, "could not give a destination slot back; it frees itself at the end of its lease")));
+      let dueAt: Date | undefined;
+      let outcome: ProcessOutcome;
       try {
         // Recording may fall behind sending (a slow database) only so far.
         while (recording.size >= concurrency * 4) await Promise.race(recording);
-        return await processDelivery(deps, deliveryId, { answered: (result: AttemptResult) => void leave(verdictOf(result)) });
+        outcome = await processDelivery(deps, deliveryId, {
+          answered: (result: AttemptResult) => void leave(verdictOf(result)),
+          notDue: (at) => {
+            dueAt = at;
+          },
+        });
       } catch (error) {
         // BullMQ stores a failed job's error text in Redis, and a database error can quote row values.
         // The details go to the redacting log; Redis gets a fixed sentence.
@@ -185,6 +194,15 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
         // Nothing was sent (not due, already delivered, paused...): the slot goes back without a verdict.
         await leave({ verdict: "neutral" });
       }
+      if (outcome === "not_due" && dueAt) {
+        // Not due yet by this process's clock (another process wrote the time by its own clock, or the job
+        // was woken early): the job waits here until then rather than for the reconciler's next round. Not an
+        // attempt, and the row is untouched.
+        const waitMs = Math.max(MIN_NOT_DUE_WAIT_MS, dueAt.getTime() - deps.clock.now().getTime());
+        await job.moveToDelayed(Date.now() + waitMs, token);
+        throw new DelayedError();
+      }
+      return outcome;
     },
     {
       connection: options.connection,
