@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import { postgresPoolsOf, type Db, type Prisma } from "../lib/db.server";
 import { recordDeliveryAttempt, recordLeadDelivered, type DeliveryOutcomeLabel } from "../lib/metrics.server";
-import { decryptSecret, type KeyRing, type SecretBinding } from "../lib/secret-box.server";
+import { decryptSecret, SecretDecryptionError, type KeyRing, type SecretBinding } from "../lib/secret-box.server";
 import { claimDueDelivery, LAST_SUCCESS_RESOLUTION_MS, recordDeliveredAttempt } from "./attempt-sql.server";
 import type { Clock } from "./clock";
 import type { WebhookRequest } from "./http-sender.server";
@@ -121,7 +121,10 @@ export async function processDelivery(deps: ProcessDeliveryDeps, deliveryId: str
   try {
     secrets = decryptSecrets(claim, deps.keyRing);
   } catch (error) {
-    deps.logger.error({ deliveryId: claim.id, destinationId: claim.destinationId, err: error }, "destination secret unreadable");
+    // Only the decryption's own reason (fixed words: "malformed", "authentication failed", a key version):
+    // nothing else an error could carry about the ciphertext or the key reaches the log.
+    const reason = error instanceof SecretDecryptionError ? error.message : "unexpected error while decrypting";
+    deps.logger.error({ deliveryId: claim.id, destinationId: claim.destinationId, reason }, "destination secret unreadable");
     await releaseClaim(deps.db, claim.id, claim.attempt, claim.previousStatus, new Date(now.getTime() + SECRET_RETRY_MS));
     recordDeliveryAttempt(claim.kind, "secret_unreadable");
     return "secret_unreadable";

@@ -26,8 +26,6 @@ export interface BackfillView {
   finishedAt: string | null;
 }
 
-export { BackfillAlreadyRunningError };
-
 const backfillSelect = {
   id: true, destinationId: true, since: true, status: true, total: true, processed: true, createdAt: true, finishedAt: true,
 } satisfies Prisma.BackfillSelect;

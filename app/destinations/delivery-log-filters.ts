@@ -53,7 +53,6 @@ export function parseDeliveryLogFilters(params: URLSearchParams): DeliveryLogFil
   return parsed.data;
 }
 
-/** The first instant of a UTC day. */
 /**
  * The filters of a delivery log page, for a loader: filters that cannot be read are not applied and
  * their message is shown instead, so the page still opens.
@@ -67,6 +66,7 @@ export function readDeliveryLogFilters(params: URLSearchParams): { filters: Deli
   }
 }
 
+/** The first instant of a UTC day. */
 export function startOfDay(day: string): Date {
   return new Date(`${day}T00:00:00.000Z`);
 }

@@ -214,7 +214,8 @@ const schema = z
 
     // ---- Email alerts to merchants ---------------------------------------------------------------------
     /**
-     * Where alert emails go out: `smtp://user:pass@host:587` (STARTTLS when the server offers it) or
+     * Where alert emails go out: `smtp://user:pass@host:587` (upgraded with STARTTLS, which a login requires
+     * unless the server is on loopback) or
      * `smtps://user:pass@host:465` (TLS from the start). Unset: no email is sent, and the settings page says so.
      * The value may hold a password: a refusal never repeats it.
      */

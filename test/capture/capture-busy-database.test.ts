@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
+import { setEnvForFile } from "../support/env-for-file";
 
 /**
  * The capture route when PostgreSQL is not keeping up: a web process holds at most CAPTURE_MAX_WAITING captures
@@ -10,8 +11,7 @@ import { afterAll, describe, expect, it } from "vitest";
  * process, so the limit is in place before any of the app is loaded. (SQLite writes in the request itself.)
  */
 
-const saved = process.env.CAPTURE_MAX_WAITING;
-process.env.CAPTURE_MAX_WAITING = "1";
+const restoreEnv = setEnvForFile({ CAPTURE_MAX_WAITING: "1" });
 
 const { action } = await import("../../app/routes/proxy.capture");
 const { getDb } = await import("../../app/lib/db.server");
@@ -19,10 +19,7 @@ const { getConfig } = await import("../../app/lib/config.server");
 const { installShop } = await import("../support/shopify");
 const { captureBody, proxyRequest } = await import("../support/app-proxy");
 
-afterAll(() => {
-  if (saved === undefined) delete process.env.CAPTURE_MAX_WAITING;
-  else process.env.CAPTURE_MAX_WAITING = saved;
-});
+afterAll(restoreEnv);
 
 describe.runIf(process.env.TEST_DB === "postgres")("capture while the database is not keeping up", () => {
   it("answers 503 with Retry-After past the waiting captures, and the retry with the same key stores the lead once", async () => {

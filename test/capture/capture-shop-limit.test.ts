@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
+import { setEnvForFile } from "../support/env-for-file";
 
 /**
  * The per-shop capture limit, through the capture route: one store's storefront (every shopper, every address)
@@ -7,18 +8,14 @@ import { afterAll, describe, expect, it } from "vitest";
  * process, so the limit is in place before any of the app is loaded.
  */
 
-const saved = process.env.CAPTURE_LIMIT_PER_SHOP;
-process.env.CAPTURE_LIMIT_PER_SHOP = "3/1m";
+const restoreEnv = setEnvForFile({ CAPTURE_LIMIT_PER_SHOP: "3/1m" });
 
 const { action } = await import("../../app/routes/proxy.capture");
 const { getDb } = await import("../../app/lib/db.server");
 const { installShop } = await import("../support/shopify");
 const { captureBody, proxyRequest } = await import("../support/app-proxy");
 
-afterAll(() => {
-  if (saved === undefined) delete process.env.CAPTURE_LIMIT_PER_SHOP;
-  else process.env.CAPTURE_LIMIT_PER_SHOP = saved;
-});
+afterAll(restoreEnv);
 
 describe("the per-shop capture limit", () => {
   it("answers 429 once a store's storefront reaches it, whoever the shoppers and wherever they are, and stores nothing more; another store goes on", async () => {

@@ -8,13 +8,12 @@ import { createHttpRequestSender } from "../../app/destinations/http-request/sen
 import { keyRingFromConfig } from "../../app/destinations/key-ring.server";
 import { reencryptEndpointSecrets } from "../../app/destinations/master-key-rotation.server";
 import { getDb } from "../../app/lib/db.server";
-import { createLogger } from "../../app/lib/logger.server";
 import { SecretDecryptionError, storedKeyVersion, type KeyRing } from "../../app/lib/secret-box.server";
 import { ManualClock, sampleLead } from "../support/delivery";
 import { loopbackSender } from "../support/delivery-harness";
 import { respond, startHttpsReceiver, type HttpsReceiver } from "../support/https-receiver";
 import { installShop } from "../support/shopify";
-import { LOOPBACK_DESTINATION } from "./helpers";
+import { captureLogger, LOOPBACK_DESTINATION } from "./helpers";
 
 /**
  * A destination's third-party credentials (here an HTTP request's secret header) as stored: bound to their own
@@ -33,7 +32,8 @@ describe("destination credentials at rest", () => {
   let receiver: HttpsReceiver;
   let sender: ReturnType<typeof loopbackSender>;
   const clock = new ManualClock(new Date());
-  const logger = createLogger({ level: "silent" });
+  const logs = captureLogger();
+  const logger = logs.logger;
   const shops: { id: string; domain: string }[] = [];
   const destinations: string[] = [];
 
@@ -85,6 +85,11 @@ describe("destination credentials at rest", () => {
       const { outcome, delivery } = await attempt(shops[1], v1);
       expect(outcome).toBe("secret_unreadable");
       expect(receiver.requests.length).toBe(before);
+      // The log says why in fixed words, and holds neither shop's key nor the stored ciphertext.
+      const logged = logs.output();
+      expect(logged).toContain("destination secret unreadable");
+      expect(logged).toContain("secret cannot be decrypted: authentication failed");
+      for (const leaked of [TOKEN_A, TOKEN_B, "sk_live", a.credentialsCiphertext!.split(".")[2]]) expect(logged).not.toContain(leaked);
       // Not spent: the delivery goes back to waiting, to be tried again once the row is mended.
       expect(delivery.status).toBe("pending");
       expect(delivery.nextAttemptAt.getTime()).toBeGreaterThan(clock.now().getTime());
